@@ -26,6 +26,7 @@ const (
 	LinkLinuxSLL2 LinkType = 276 // Linux cooked capture v2
 )
 
+// String returns the short name of a link type, or linktype-N.
 func (l LinkType) String() string {
 	switch l {
 	case LinkNull:
@@ -52,10 +53,10 @@ func (l LinkType) String() string {
 // valid only until the next call to Next.
 type Packet struct {
 	Frame    int       // 1-based position in the capture, as Wireshark counts
-	Time     time.Time // capture timestamp
+	Time     time.Time // capture timestamp, in UTC
 	LinkType LinkType
 	OrigLen  int // length on the wire; larger than len(Data) when the snaplen cut it
-	Iface    int // pcapng interface index, 0 for pcap
+	Iface    int // pcapng interface index, counted across sections; 0 for pcap
 	Data     []byte
 }
 
@@ -75,7 +76,8 @@ type Warning struct {
 // WarnFunc receives warnings as they are found.
 type WarnFunc func(Warning)
 
-// Source yields the packets of a capture in order.
+// Source yields the packets of a capture in order. The sources this package
+// opens also count what they read; see StatsOf.
 type Source interface {
 	// Next fills p with the next packet. It returns io.EOF after the last
 	// packet. Recoverable damage is reported to the WarnFunc the source was
@@ -83,4 +85,22 @@ type Source interface {
 	// nothing more can be read.
 	Next(p *Packet) error
 	Close() error
+}
+
+// Stats counts what a Source has read so far. Damaged or Truncated above
+// zero means the analysis saw less than was on the wire.
+type Stats struct {
+	Packets   int   // packets handed out
+	Bytes     int64 // captured bytes handed out
+	Truncated int   // packets cut short by the snaplen (Packet.Truncated)
+	Damaged   int   // broken records or blocks that were skipped or cut the file short
+}
+
+// StatsOf returns the counters of a Source opened by this package, and
+// false for any other Source.
+func StatsOf(s Source) (Stats, bool) {
+	if c, ok := s.(interface{ Stats() Stats }); ok {
+		return c.Stats(), true
+	}
+	return Stats{}, false
 }
