@@ -1,14 +1,13 @@
 // Package sdp reduces a session description (RFC 4566/8866) to what the
 // analyzer needs to follow media: where each side wants to receive RTP, with
-// which payload types, codecs, DTMF, direction and encryption.
+// which payload types, codecs, DTMF, direction and encryption. For the
+// active mode, Session.Marshal writes offers and answers.
 package sdp
 
 import (
 	"net/netip"
 	"strconv"
 	"strings"
-
-	psdp "github.com/pion/sdp/v3"
 )
 
 // Direction is the media direction attribute (RFC 3264 §5.1).
@@ -22,6 +21,7 @@ const (
 	Inactive
 )
 
+// String returns the attribute name: "sendrecv", "sendonly", ...
 func (d Direction) String() string {
 	switch d {
 	case SendOnly:
@@ -45,19 +45,25 @@ type Codec struct {
 
 // Media is one m= section.
 type Media struct {
-	Type      string     `json:"type"` // audio, video, image, ...
-	Port      int        `json:"port"` // 0: stream rejected or disabled
-	Proto     string     `json:"proto"`
-	Formats   []uint8    `json:"formats"` // payload types in preference order
-	Addr      netip.Addr `json:"addr"`    // effective connection address
-	Codecs    []Codec    `json:"codecs"`
-	Direction Direction  `json:"-"`
-	RTCPPort  int        `json:"rtcp_port,omitempty"` // a=rtcp, else Port+1
-	RTCPMux   bool       `json:"rtcp_mux,omitempty"`
-	Crypto    bool       `json:"crypto,omitempty"` // SDES a=crypto (RFC 4568)
-	DTLS      bool       `json:"dtls,omitempty"`   // a=fingerprint (DTLS-SRTP)
-	ICE       bool       `json:"ice,omitempty"`    // a=ice-ufrag / candidates
-	Ptime     int        `json:"ptime,omitempty"`
+	Type    string  `json:"type"` // audio, video, image, ...
+	Port    int     `json:"port"` // 0: stream rejected or disabled (RFC 3264 §6)
+	Proto   string  `json:"proto"`
+	Formats []uint8 `json:"formats"` // payload types in preference order
+	// FormatNames are the m= line's formats that are not RTP payload
+	// types, such as "t38" for fax over UDPTL.
+	FormatNames []string   `json:"format_names,omitempty"`
+	Addr        netip.Addr `json:"addr"` // effective connection address: media c=, else session c=
+	Codecs      []Codec    `json:"codecs"`
+	Direction   Direction  `json:"-"`                   // media attribute, else session attribute, else sendrecv
+	RTCPPort    int        `json:"rtcp_port,omitempty"` // a=rtcp (RFC 3605), else Port with rtcp-mux, else Port+1
+	// RTCPAddr is the address of a=rtcp when it names one; RTCP then goes
+	// there rather than to Addr.
+	RTCPAddr netip.Addr `json:"rtcp_addr,omitzero"`
+	RTCPMux  bool       `json:"rtcp_mux,omitempty"` // a=rtcp-mux (RFC 5761)
+	Crypto   bool       `json:"crypto,omitempty"`   // SDES a=crypto (RFC 4568)
+	DTLS     bool       `json:"dtls,omitempty"`     // a=fingerprint (DTLS-SRTP, RFC 5763)
+	ICE      bool       `json:"ice,omitempty"`      // a=ice-ufrag or candidates (RFC 8839)
+	Ptime    int        `json:"ptime,omitempty"`    // a=ptime in milliseconds
 }
 
 // Session is a parsed session description.
@@ -68,6 +74,11 @@ type Session struct {
 	Version    uint64     `json:"version"`
 	Name       string     `json:"name"` // s=
 	Media      []Media    `json:"media"`
+	// Lenient marks a description that the strict parser (pion/sdp)
+	// refused and the fallback line scanner read.
+	Lenient bool `json:"lenient,omitempty"`
+	// Problems found in the description, each naming the line it concerns.
+	Problems []string `json:"problems,omitempty"`
 }
 
 // Audio returns the first audio m= section, if any.
@@ -82,6 +93,10 @@ func (s *Session) Audio() (*Media, bool) {
 
 // Endpoint is the address:port where this side wants to receive RTP.
 func (m *Media) Endpoint() netip.AddrPort { return netip.AddrPortFrom(m.Addr, uint16(m.Port)) }
+
+// Rejected reports whether the answerer rejected the stream, or the
+// offerer disabled it, with port 0 (RFC 3264 §6, §8.2).
+func (m *Media) Rejected() bool { return m.Port == 0 }
 
 // Secure reports whether the media is SRTP (SDES or DTLS, or a SAVP profile).
 func (m *Media) Secure() bool {
@@ -149,157 +164,4 @@ var static = map[uint8]Codec{
 func StaticCodec(pt uint8) (Codec, bool) {
 	c, ok := static[pt]
 	return c, ok
-}
-
-// Parse parses a session description.
-func Parse(b []byte) (*Session, error) {
-	var d psdp.SessionDescription
-	if err := d.UnmarshalString(string(b)); err != nil {
-		return nil, err
-	}
-	s := &Session{
-		OriginUser: d.Origin.Username,
-		SessionID:  strconv.FormatUint(d.Origin.SessionID, 10),
-		Version:    d.Origin.SessionVersion,
-		Name:       string(d.SessionName),
-	}
-	s.Origin, _ = netip.ParseAddr(d.Origin.UnicastAddress)
-	var sessAddr netip.Addr
-	if d.ConnectionInformation != nil && d.ConnectionInformation.Address != nil {
-		sessAddr = parseConnAddr(d.ConnectionInformation.Address.Address)
-	}
-	sessDir, sessDirSet := directionOf(d.Attributes)
-	for _, md := range d.MediaDescriptions {
-		m := Media{
-			Type:  md.MediaName.Media,
-			Port:  md.MediaName.Port.Value,
-			Proto: strings.Join(md.MediaName.Protos, "/"),
-			Addr:  sessAddr,
-		}
-		if md.ConnectionInformation != nil && md.ConnectionInformation.Address != nil {
-			m.Addr = parseConnAddr(md.ConnectionInformation.Address.Address)
-		}
-		for _, f := range md.MediaName.Formats {
-			if n, err := strconv.Atoi(f); err == nil && n >= 0 && n < 128 {
-				m.Formats = append(m.Formats, uint8(n))
-			}
-		}
-		if dir, ok := directionOf(md.Attributes); ok {
-			m.Direction = dir
-		} else if sessDirSet {
-			m.Direction = sessDir
-		}
-		fmtp := map[uint8]string{}
-		for _, a := range md.Attributes {
-			switch a.Key {
-			case "rtpmap":
-				if c, ok := parseRtpmap(a.Value); ok {
-					m.Codecs = append(m.Codecs, c)
-				}
-			case "fmtp":
-				pt, v, _ := strings.Cut(a.Value, " ")
-				if n, err := strconv.Atoi(pt); err == nil && n >= 0 && n < 128 {
-					fmtp[uint8(n)] = strings.TrimSpace(v)
-				}
-			case "rtcp":
-				f := strings.Fields(a.Value)
-				if len(f) > 0 {
-					m.RTCPPort, _ = strconv.Atoi(f[0])
-				}
-			case "rtcp-mux":
-				m.RTCPMux = true
-			case "crypto":
-				m.Crypto = true
-			case "fingerprint":
-				m.DTLS = true
-			case "ice-ufrag", "candidate":
-				m.ICE = true
-			case "ptime":
-				m.Ptime, _ = strconv.Atoi(strings.TrimSpace(a.Value))
-			}
-		}
-		for _, a := range d.Attributes {
-			switch a.Key {
-			case "fingerprint":
-				m.DTLS = true
-			case "ice-ufrag":
-				m.ICE = true
-			}
-		}
-		for i := range m.Codecs {
-			m.Codecs[i].Fmtp = fmtp[m.Codecs[i].PT]
-		}
-		// Static payload types listed without rtpmap still name codecs.
-		for _, pt := range m.Formats {
-			if _, ok := m.Codec(pt); !ok {
-				continue
-			}
-			found := false
-			for _, c := range m.Codecs {
-				if c.PT == pt {
-					found = true
-				}
-			}
-			if !found {
-				if c, ok := StaticCodec(pt); ok {
-					m.Codecs = append(m.Codecs, c)
-				}
-			}
-		}
-		if m.RTCPPort == 0 && m.Port != 0 {
-			if m.RTCPMux {
-				m.RTCPPort = m.Port
-			} else {
-				m.RTCPPort = m.Port + 1
-			}
-		}
-		s.Media = append(s.Media, m)
-	}
-	return s, nil
-}
-
-func parseConnAddr(a string) netip.Addr {
-	// Multicast addresses may carry /ttl/count suffixes.
-	if i := strings.IndexByte(a, '/'); i >= 0 {
-		a = a[:i]
-	}
-	addr, _ := netip.ParseAddr(a)
-	return addr
-}
-
-func directionOf(attrs []psdp.Attribute) (Direction, bool) {
-	for _, a := range attrs {
-		switch a.Key {
-		case "sendrecv":
-			return SendRecv, true
-		case "sendonly":
-			return SendOnly, true
-		case "recvonly":
-			return RecvOnly, true
-		case "inactive":
-			return Inactive, true
-		}
-	}
-	return SendRecv, false
-}
-
-func parseRtpmap(v string) (Codec, bool) {
-	pt, rest, ok := strings.Cut(v, " ")
-	if !ok {
-		return Codec{}, false
-	}
-	n, err := strconv.Atoi(pt)
-	if err != nil || n < 0 || n > 127 {
-		return Codec{}, false
-	}
-	c := Codec{PT: uint8(n)}
-	f := strings.Split(strings.TrimSpace(rest), "/")
-	c.Name = f[0]
-	if len(f) > 1 {
-		c.Rate, _ = strconv.Atoi(f[1])
-	}
-	if len(f) > 2 {
-		c.Channels, _ = strconv.Atoi(f[2])
-	}
-	return c, true
 }

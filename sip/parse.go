@@ -3,136 +3,159 @@ package sip
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 )
 
-// ErrNotSIP is returned by Parse when the bytes do not start with a SIP
-// request or status line.
+// ErrNotSIP is returned, wrapped with the start of the input, by Parse when
+// the bytes do not start with a SIP request or status line. Test for it
+// with errors.Is.
 var ErrNotSIP = errors.New("sip: not a SIP message")
 
-// compact maps RFC 3261 §7.3.3 (and later RFCs') compact forms to long names.
-var compact = map[byte]string{
-	'a': "Accept-Contact", 'b': "Referred-By", 'c': "Content-Type",
-	'd': "Request-Disposition", 'e': "Content-Encoding", 'f': "From",
-	'i': "Call-ID", 'j': "Reject-Contact", 'k': "Supported",
-	'l': "Content-Length", 'm': "Contact", 'n': "Identity-Info",
-	'o': "Event", 'r': "Refer-To", 's': "Subject", 't': "To",
-	'u': "Allow-Events", 'v': "Via", 'x': "Session-Expires", 'y': "Identity",
+// maxStartLine bounds the request or status line that LooksLike and Parse
+// accept, so that neither scans a large non-SIP payload for a line end.
+const maxStartLine = 4096
+
+// maxProblems bounds Message.Problems: a hostile message can have a problem
+// on every line.
+const maxProblems = 16
+
+// maxContentLength is the largest Content-Length taken at its word; a
+// larger one cannot describe a SIP body and is reported as bad.
+const maxContentLength = 1 << 24
+
+// startLine is the location of the parts of a request line (RFC 3261 §7.1)
+// or status line (§7.2) within the line.
+type startLine struct {
+	ok                 bool
+	response           bool
+	method, uri        [2]int // request: [start, end) offsets
+	code               int    // response
+	reason             int    // response: offset of the reason phrase
+	methodHasLowercase bool
 }
 
-// canonical spells well-known headers the way RFC 3261 does.
-var canonical = map[string]string{}
-
-var multiValued = map[string]bool{
-	"Via": true, "Route": true, "Record-Route": true, "Contact": true,
-	"Supported": true, "Require": true, "Allow": true, "Accept": true,
-	"Proxy-Require": true, "Unsupported": true, "Allow-Events": true,
-	"Accept-Encoding": true, "Accept-Language": true, "Content-Encoding": true,
-}
-
-func init() {
-	for _, n := range []string{
-		"Accept", "Accept-Contact", "Accept-Encoding", "Accept-Language", "Alert-Info",
-		"Allow", "Allow-Events", "Authentication-Info", "Authorization", "Call-ID",
-		"Call-Info", "Contact", "Content-Disposition", "Content-Encoding",
-		"Content-Language", "Content-Length", "Content-Type", "CSeq", "Date",
-		"Error-Info", "Event", "Expires", "From", "Identity", "Identity-Info",
-		"In-Reply-To", "Max-Forwards", "MIME-Version", "Min-Expires", "Min-SE",
-		"Organization", "P-Asserted-Identity", "P-Preferred-Identity", "Priority",
-		"Privacy", "Proxy-Authenticate", "Proxy-Authorization", "Proxy-Require",
-		"RAck", "Reason", "Record-Route", "Refer-To", "Referred-By", "Reject-Contact",
-		"Remote-Party-ID", "Replaces", "Reply-To", "Request-Disposition", "Require",
-		"Retry-After", "Route", "RSeq", "Server", "Session-Expires", "Subject",
-		"Subscription-State", "Supported", "Timestamp", "To", "Unsupported",
-		"User-Agent", "Via", "Warning", "WWW-Authenticate", "X-Asterisk-HangupCause",
-	} {
-		canonical[strings.ToLower(n)] = n
-	}
-}
-
-// CanonicalName returns the long, canonically spelled form of a header name:
-// "i" and "call-id" both become "Call-ID". Unknown names keep their
-// spelling with each dash-separated word capitalised.
-func CanonicalName(name string) string {
-	name = strings.TrimSpace(name)
-	if len(name) == 1 {
-		c := name[0] | 0x20
-		if long, ok := compact[c]; ok {
-			return long
+// scanStartLine checks a start line (without its line end) the way both
+// LooksLike and Parse do, so that they always agree.
+func scanStartLine(line []byte) startLine {
+	var sl startLine
+	if len(line) >= 7 && isSIPVersion(line[:7]) {
+		// SIP-Version SP Status-Code SP Reason-Phrase
+		rest := line[7:]
+		i := 0
+		for i < len(rest) && isWS(rest[i]) {
+			i++
 		}
-	}
-	if c, ok := canonical[name]; ok {
-		return c
-	}
-	lower := strings.ToLower(name)
-	if c, ok := canonical[lower]; ok {
-		return c
-	}
-	b := []byte(lower)
-	up := true
-	for i, c := range b {
-		if up && c >= 'a' && c <= 'z' {
-			b[i] = c - 32
+		if i == 0 || len(rest)-i < 3 {
+			return sl
 		}
-		up = c == '-'
+		code := 0
+		for _, c := range rest[i : i+3] {
+			if c < '0' || c > '9' {
+				return sl
+			}
+			code = code*10 + int(c-'0')
+		}
+		if code < 100 || code > 699 {
+			return sl
+		}
+		j := i + 3
+		if j < len(rest) && !isWS(rest[j]) {
+			return sl
+		}
+		for j < len(rest) && isWS(rest[j]) {
+			j++
+		}
+		sl.ok, sl.response, sl.code, sl.reason = true, true, code, 7+j
+		return sl
 	}
-	return string(b)
+	// Method SP Request-URI SP SIP-Version
+	i := 0
+	for i < len(line) && isTokenChar(line[i]) {
+		if line[i] >= 'a' && line[i] <= 'z' {
+			sl.methodHasLowercase = true
+		}
+		i++
+	}
+	if i == 0 || i > 32 || i == len(line) || !isWS(line[i]) {
+		return sl
+	}
+	sl.method = [2]int{0, i}
+	for i < len(line) && isWS(line[i]) {
+		i++
+	}
+	u := i
+	for i < len(line) && line[i] > ' ' && line[i] != 0x7f {
+		i++
+	}
+	if i == u {
+		return sl
+	}
+	sl.uri = [2]int{u, i}
+	for i < len(line) && isWS(line[i]) {
+		i++
+	}
+	v := i
+	for i < len(line) && !isWS(line[i]) {
+		i++
+	}
+	if i-v != 7 || !isSIPVersion(line[v:i]) {
+		return sl
+	}
+	for i < len(line) && isWS(line[i]) {
+		i++
+	}
+	sl.ok = i == len(line)
+	return sl
 }
 
-// methods that LooksLike accepts at the start of a request line. Other
-// tokens are accepted too when the line ends in SIP/2.0, so extension
-// methods are not lost.
-var knownMethods = [][]byte{
-	[]byte("INVITE "), []byte("ACK "), []byte("BYE "), []byte("CANCEL "),
-	[]byte("OPTIONS "), []byte("REGISTER "), []byte("PRACK "), []byte("UPDATE "),
-	[]byte("INFO "), []byte("SUBSCRIBE "), []byte("NOTIFY "), []byte("REFER "),
-	[]byte("MESSAGE "), []byte("PUBLISH "),
+// isSIPVersion reports whether b is "SIP/2.0" in any case (RFC 3261 §7.1:
+// the version string is case-insensitive).
+func isSIPVersion(b []byte) bool {
+	return len(b) == 7 && b[0]|0x20 == 's' && b[1]|0x20 == 'i' && b[2]|0x20 == 'p' &&
+		b[3] == '/' && b[4] == '2' && b[5] == '.' && b[6] == '0'
 }
 
-var sipVersion = []byte("SIP/2.0")
+// skipCRLF returns the index of the first byte that is not CR or LF: RFC
+// 3261 §7.5 has CRLFs before the start line ignored (stream keep-alives).
+func skipCRLF(b []byte) int {
+	i := 0
+	for i < len(b) && (b[i] == '\r' || b[i] == '\n') {
+		i++
+	}
+	return i
+}
 
-// LooksLike reports whether b starts with a SIP request or status line. It
-// reads at most the first line and allocates nothing, so the decoder can ask
-// it of every datagram.
+// firstLine returns the end of the start line beginning at b[0] (before
+// its CR LF or LF) and the index after its line end; ok is false when no
+// line end appears within maxStartLine bytes and the line is cut there.
+func firstLine(b []byte) (end, next int, ok bool) {
+	n := bytes.IndexByte(b[:min(len(b), maxStartLine+1)], '\n')
+	if n < 0 {
+		if len(b) > maxStartLine {
+			return 0, 0, false
+		}
+		return len(b), len(b), true
+	}
+	end = n
+	if end > 0 && b[end-1] == '\r' {
+		end--
+	}
+	return end, n + 1, true
+}
+
+// LooksLike reports whether b starts with a SIP request or status line,
+// after any CRLF keep-alives. It reads at most the first line and
+// allocates nothing, so the decoder can ask it of every datagram. It
+// accepts exactly the start lines that Parse accepts.
 func LooksLike(b []byte) bool {
+	b = b[skipCRLF(b):]
 	if len(b) < 12 {
 		return false
 	}
-	if bytes.HasPrefix(b, []byte("SIP/2.0 ")) {
-		c := b[8]
-		return c >= '1' && c <= '6'
-	}
-	c := b[0]
-	if c < 'A' || c > 'Z' {
-		return false
-	}
-	line := b
-	if i := bytes.IndexByte(b, '\n'); i >= 0 {
-		line = b[:i]
-	} else if len(line) > 2048 {
-		return false
-	}
-	line = bytes.TrimRight(line, "\r")
-	if !bytes.HasSuffix(line, sipVersion) {
-		return false
-	}
-	for _, m := range knownMethods {
-		if bytes.HasPrefix(b, m) {
-			return true
-		}
-	}
-	// Extension method: token, space, URI, space, SIP/2.0.
-	sp := bytes.IndexByte(line, ' ')
-	if sp <= 0 {
-		return false
-	}
-	for _, c := range line[:sp] {
-		if !(c >= 'A' && c <= 'Z' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return bytes.Count(line, []byte(" ")) == 2
+	end, _, ok := firstLine(b)
+	return ok && scanStartLine(b[:end]).ok
 }
 
 // Options control Parse.
@@ -140,325 +163,332 @@ type Options struct {
 	KeepRaw bool // keep a copy of the whole message in Message.Raw
 }
 
-// Parse parses one SIP message. It returns ErrNotSIP when b has no SIP start
-// line; otherwise it returns a Message, listing in Problems whatever was
-// wrong with it (bad header lines, Content-Length disagreeing with the body).
+// Parse parses one SIP message (RFC 3261 §7). It returns an error wrapping
+// ErrNotSIP when b has no SIP start line; otherwise it returns a Message,
+// listing in Problems whatever was wrong with it (bad header lines,
+// missing mandatory headers, Content-Length disagreeing with the body).
+//
+// It accepts CRLF or bare LF line ends, header names in any case and in
+// compact form, whitespace before the colon and folded lines. The body is
+// Content-Length bytes after the empty line; without Content-Length it is
+// the rest of b (RFC 3261 §18.3, UDP).
+//
+// Parse copies what it keeps: the returned Message does not alias b. The
+// start line and header section share one string allocation, which any
+// kept field (CallID, a header value) keeps alive; Parse allocates five
+// times in all for a typical message.
 func Parse(b []byte, opt Options) (*Message, error) {
+	start := skipCRLF(b)
+	msg := b[start:]
+	end, next, ok := firstLine(msg)
+	if !ok || len(msg) < 12 {
+		return nil, notSIP(msg)
+	}
+	sl := scanStartLine(msg[:end])
+	if !sl.ok {
+		return nil, notSIP(msg)
+	}
 	m := &Message{ContentLength: -1, MaxForwards: -1}
-	if err := parseInto(m, b); err != nil {
-		return nil, err
+
+	// The header section ends at the first empty line, CRLF CRLF or LF LF.
+	hdrEnd, bodyStart := len(msg), -1
+	search := msg[end:]
+	if i := bytes.Index(search, []byte("\n\r\n")); i >= 0 {
+		hdrEnd, bodyStart = end+i+1, end+i+3
+		search = search[:i+1]
+	}
+	if i := bytes.Index(search, []byte("\n\n")); i >= 0 {
+		hdrEnd, bodyStart = end+i+1, end+i+2
+	}
+	hs := string(msg[:hdrEnd])
+
+	if sl.response {
+		m.StatusCode, m.Reason = sl.code, trimWS(hs[sl.reason:end])
+	} else {
+		m.Method = hs[sl.method[0]:sl.method[1]]
+		if sl.methodHasLowercase {
+			m.Method = strings.ToUpper(m.Method)
+		}
+		m.RequestURI = hs[sl.uri[0]:sl.uri[1]]
+		if i := strings.IndexByte(m.RequestURI, ':'); i <= 0 || !isScheme(m.RequestURI[:i]) {
+			m.problem("Request-URI " + quote(m.RequestURI) + " has no scheme (RFC 3261 §19.1)")
+		}
+	}
+	m.parseHeaders(hs, min(next, len(hs)))
+	m.derive(true)
+
+	if bodyStart < 0 {
+		m.problem("no empty line after the headers (message cut?)")
+	}
+	var body []byte
+	if bodyStart >= 0 {
+		body = msg[bodyStart:]
+	}
+	switch {
+	case m.ContentLength < 0:
+	case m.ContentLength <= len(body):
+		body = body[:m.ContentLength]
+	default:
+		m.problem("body of " + strconv.Itoa(len(body)) + " bytes is shorter than Content-Length " +
+			strconv.Itoa(m.ContentLength) + " (message cut?)")
+	}
+	if m.ContentType == "" && len(bytes.Trim(body, " \t\r\n")) > 0 {
+		m.problem("body of " + strconv.Itoa(len(body)) + " bytes without Content-Type (RFC 3261 §20.15), starts " +
+			quote(string(body[:min(len(body), 24)])))
 	}
 	if opt.KeepRaw {
 		m.Raw = append([]byte(nil), b...)
+		if len(body) > 0 {
+			off := start + bodyStart
+			m.Body = m.Raw[off : off+len(body) : off+len(body)]
+		}
+	} else if len(body) > 0 {
+		m.Body = append([]byte(nil), body...)
 	}
 	return m, nil
 }
 
-func parseInto(m *Message, b []byte) error {
-	eol := bytes.IndexByte(b, '\n')
-	if eol < 0 {
-		eol = len(b)
-	}
-	start := string(bytes.TrimRight(b[:eol], "\r"))
-	if err := m.parseStartLine(start); err != nil {
-		return err
-	}
-	rest := b
-	if eol < len(b) {
-		rest = b[eol+1:]
-	} else {
-		rest = nil
-	}
-	// Header section ends at the first empty line.
-	var headerBytes, body []byte
-	if i := bytes.Index(rest, []byte("\r\n\r\n")); i >= 0 && !bytes.HasPrefix(rest, []byte("\r\n")) {
-		headerBytes, body = rest[:i+2], rest[i+4:]
-	} else if bytes.HasPrefix(rest, []byte("\r\n")) {
-		body = rest[2:]
-	} else if i := bytes.Index(rest, []byte("\n\n")); i >= 0 {
-		headerBytes, body = rest[:i+1], rest[i+2:]
-		m.Problems = append(m.Problems, "lines end in LF, not CRLF")
-	} else {
-		headerBytes = rest
-		if len(rest) > 0 {
-			m.Problems = append(m.Problems, "no empty line after the headers (message cut?)")
-		}
-	}
-	m.parseHeaders(headerBytes)
-	m.extract()
+func notSIP(b []byte) error {
+	return fmt.Errorf("%w: starts %s", ErrNotSIP, quote(string(b[:min(len(b), 24)])))
+}
+
+func (m *Message) problem(s string) {
 	switch {
-	case m.ContentLength < 0:
-		m.Body = clone(body)
-	case m.ContentLength <= len(body):
-		m.Body = clone(body[:m.ContentLength])
-	default:
-		m.Body = clone(body)
-		m.Problems = append(m.Problems, "body shorter than Content-Length ("+
-			strconv.Itoa(len(body))+" < "+strconv.Itoa(m.ContentLength)+")")
+	case len(m.Problems) < maxProblems:
+		m.Problems = append(m.Problems, s)
+	case len(m.Problems) == maxProblems:
+		m.Problems = append(m.Problems, "further problems not listed")
 	}
-	return nil
 }
 
-func clone(b []byte) []byte {
-	if len(b) == 0 {
-		return nil
-	}
-	return append([]byte(nil), b...)
-}
-
-func (m *Message) parseStartLine(line string) error {
-	if strings.HasPrefix(line, "SIP/2.0 ") {
-		rest := line[8:]
-		code := rest
-		reason := ""
-		if i := strings.IndexByte(rest, ' '); i >= 0 {
-			code, reason = rest[:i], rest[i+1:]
-		}
-		n, err := strconv.Atoi(code)
-		if err != nil || n < 100 || n > 699 {
-			return ErrNotSIP
-		}
-		m.StatusCode, m.Reason = n, reason
-		return nil
-	}
-	f := strings.Split(line, " ")
-	if len(f) != 3 || f[2] != "SIP/2.0" || f[0] == "" || f[1] == "" {
-		return ErrNotSIP
-	}
-	for _, c := range f[0] {
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '-' || c == '_' || c == '.' || c == '!' || c == '%' || c == '*' || c == '+' || c == '`' || c == '\'' || c == '~') {
-			return ErrNotSIP
-		}
-	}
-	m.Method, m.RequestURI = strings.ToUpper(f[0]), f[1]
-	return nil
-}
-
-func (m *Message) parseHeaders(b []byte) {
-	lines := bytes.Split(b, []byte("\n"))
-	for i := 0; i < len(lines); i++ {
-		line := bytes.TrimRight(lines[i], "\r")
-		if len(line) == 0 {
+// parseHeaders reads the header lines of hs from pos on. Names, and values
+// that were not folded, are substrings of hs.
+func (m *Message) parseHeaders(hs string, pos int) {
+	m.Headers = make([]Header, 0, strings.Count(hs[pos:], "\n")+1)
+	bareLF := false
+	for pos < len(hs) {
+		line, next, lf := lineAt(hs, pos)
+		bareLF = bareLF || lf
+		if line == "" {
+			pos = next
 			continue
 		}
-		if line[0] == ' ' || line[0] == '\t' {
-			// Folded continuation (RFC 3261 §7.3.1) of the previous header.
-			if n := len(m.Headers); n > 0 {
-				m.Headers[n-1].Value += " " + string(bytes.TrimSpace(line))
-			} else {
-				m.Problems = append(m.Problems, "continuation line before any header")
+		if isWS(line[0]) {
+			m.problem("continuation line " + quote(trimWS(line)) + " before any header")
+			pos = next
+			continue
+		}
+		// A header line and the folded lines that continue it (§7.3.1).
+		folded := false
+		for next < len(hs) && isWS(hs[next]) {
+			var lf bool
+			_, next, lf = lineAt(hs, next)
+			bareLF = bareLF || lf
+			folded = true
+		}
+		colon := strings.IndexByte(line, ':')
+		if colon < 0 {
+			m.problem("header line " + quote(line) + " has no colon")
+			pos = next
+			continue
+		}
+		name := trimWS(line[:colon])
+		if !isToken(name) {
+			m.problem("header name " + quote(name) + " is not a token (RFC 3261 §7.3.1)")
+			if name == "" {
+				pos = next
+				continue
 			}
-			continue
 		}
-		colon := bytes.IndexByte(line, ':')
-		if colon <= 0 {
-			m.Problems = append(m.Problems, "header line without a colon: "+truncate(string(line), 40))
-			continue
+		var value string
+		if folded {
+			value = unfold(hs[pos+colon+1 : next])
+		} else {
+			value = trimWS(line[colon+1:])
 		}
-		name := string(bytes.TrimSpace(line[:colon]))
-		if strings.ContainsAny(name, " \t") {
-			m.Problems = append(m.Problems, "header name with spaces: "+truncate(name, 40))
+		h := Header{Name: CanonicalName(name), Value: value}
+		if hasCTL(value) {
+			m.problem("header " + quote(h.Name) + " has control characters in its value " + quote(value) + " (RFC 3261 §25.1)")
 		}
-		m.Headers = append(m.Headers, Header{
-			Name:  CanonicalName(name),
-			Value: string(bytes.TrimSpace(line[colon+1:])),
-		})
+		m.Headers = append(m.Headers, h)
+		pos = next
+	}
+	if bareLF {
+		m.problem("lines end in LF, not CRLF (RFC 3261 §7)")
 	}
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
+// hasCTL reports whether s holds a control character other than HTAB,
+// which no header value may contain.
+func hasCTL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return true
+		}
 	}
-	return s[:n] + "..."
+	return false
 }
 
-func (m *Message) extract() {
+// lineAt returns the line of s starting at pos without its line end, the
+// index after the line end, and whether the line ended in a bare LF.
+func lineAt(s string, pos int) (line string, next int, bareLF bool) {
+	n := strings.IndexByte(s[pos:], '\n')
+	if n < 0 {
+		return strings.TrimSuffix(s[pos:], "\r"), len(s), false
+	}
+	line = s[pos : pos+n]
+	if strings.HasSuffix(line, "\r") {
+		return line[:len(line)-1], pos + n + 1, false
+	}
+	return line, pos + n + 1, true
+}
+
+// unfold joins a folded header value: each line end with the whitespace
+// around it becomes one space (RFC 3261 §7.3.1).
+func unfold(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for len(s) > 0 {
+		n := strings.IndexByte(s, '\n')
+		line := s
+		if n >= 0 {
+			line, s = s[:n], s[n+1:]
+		} else {
+			s = ""
+		}
+		line = trimWS(strings.TrimSuffix(line, "\r"))
+		if line == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(line)
+	}
+	return b.String()
+}
+
+// derive sets the fields extracted from well-known headers. With report
+// set it lists what is wrong with them in Problems.
+func (m *Message) derive(report bool) {
+	m.CallID, m.From, m.To, m.CSeq, m.CSeqMethod = "", NameAddr{}, NameAddr{}, 0, ""
+	m.Via, m.Contact, m.UserAgent, m.ContentType = nil, "", "", ""
+	m.ContentLength, m.MaxForwards = -1, -1
+	problem := func(s string) {
+		if report {
+			m.problem(s)
+		}
+	}
+	vias := 0
+	for _, h := range m.Headers {
+		if h.Name == "Via" {
+			vias += 1 + strings.Count(h.Value, ",")
+		}
+	}
+	if vias > 0 {
+		m.Via = make([]Via, 0, vias)
+	}
+	var seenFrom, seenTo, seenCallID, seenCSeq, seenCL, seenMF, seenServer bool
 	for _, h := range m.Headers {
 		switch h.Name {
 		case "Call-ID":
-			if m.CallID == "" {
-				m.CallID = h.Value
+			if seenCallID {
+				problem("more than one Call-ID header")
+				continue
 			}
-		case "From":
-			m.From = ParseNameAddr(h.Value)
-		case "To":
-			m.To = ParseNameAddr(h.Value)
+			seenCallID, m.CallID = true, h.Value
+			if h.Value == "" {
+				problem("empty Call-ID")
+			}
+		case "From", "To":
+			seen, field := &seenFrom, &m.From
+			if h.Name == "To" {
+				seen, field = &seenTo, &m.To
+			}
+			if *seen {
+				problem("more than one " + h.Name + " header")
+				continue
+			}
+			*seen, *field = true, ParseNameAddr(h.Value)
+			if field.URI == "" {
+				problem(h.Name + " " + quote(h.Value) + " has no URI")
+			}
 		case "CSeq":
-			f := strings.Fields(h.Value)
-			if len(f) == 2 {
-				n, err := strconv.Atoi(f[0])
-				if err == nil {
-					m.CSeq, m.CSeqMethod = n, strings.ToUpper(f[1])
+			if seenCSeq {
+				problem("more than one CSeq header")
+				continue
+			}
+			seenCSeq = true
+			num, method, _ := strings.Cut(h.Value, " ")
+			if i := strings.IndexByte(num, '\t'); i >= 0 {
+				num, method = num[:i], num[i+1:]
+			}
+			method = trimWS(method)
+			n, ok := parseDigits(num, 1<<31-1)
+			if !ok || !isToken(method) {
+				problem("CSeq " + quote(h.Value) + " is not a number and a method (RFC 3261 §20.16)")
+				continue
+			}
+			m.CSeq, m.CSeqMethod = n, strings.ToUpper(method)
+		case "Via":
+			for i := 0; i < len(h.Value); {
+				var item string
+				item, i = nextItem(h.Value, i)
+				if item == "" {
 					continue
 				}
-			}
-			m.Problems = append(m.Problems, "bad CSeq: "+truncate(h.Value, 40))
-		case "Via":
-			for _, v := range SplitList(h.Value) {
-				via, err := ParseVia(v)
+				via, err := ParseVia(item)
 				if err != nil {
-					m.Problems = append(m.Problems, err.Error())
+					problem(err.Error())
 					continue
 				}
 				m.Via = append(m.Via, via)
 			}
 		case "Contact":
 			if m.Contact == "" {
-				m.Contact = h.Value
+				m.Contact, _ = nextItem(h.Value, 0)
 			}
 		case "User-Agent":
 			m.UserAgent = h.Value
 		case "Server":
-			if m.UserAgent == "" {
+			if !seenServer && m.UserAgent == "" {
 				m.UserAgent = h.Value
 			}
+			seenServer = true
 		case "Content-Type":
 			m.ContentType = h.Value
 		case "Content-Length":
-			n, err := strconv.Atoi(h.Value)
-			if err != nil || n < 0 {
-				m.Problems = append(m.Problems, "bad Content-Length: "+truncate(h.Value, 40))
+			n, ok := parseDigits(h.Value, maxContentLength)
+			switch {
+			case !ok:
+				problem("Content-Length " + quote(h.Value) + " is not a number (RFC 3261 §20.14)")
+			case seenCL && n != m.ContentLength:
+				problem("Content-Length headers disagree: " + strconv.Itoa(m.ContentLength) + " and " + strconv.Itoa(n))
+			case !seenCL:
+				m.ContentLength = n
+			}
+			seenCL = true
+		case "Max-Forwards":
+			if seenMF {
 				continue
 			}
-			m.ContentLength = n
-		case "Max-Forwards":
-			if n, err := strconv.Atoi(h.Value); err == nil {
+			seenMF = true
+			if n, ok := parseDigits(h.Value, 1<<31-1); ok {
 				m.MaxForwards = n
+			} else {
+				problem("Max-Forwards " + quote(h.Value) + " is not a number (RFC 3261 §20.22)")
 			}
 		}
 	}
-	if m.CallID == "" {
-		m.Problems = append(m.Problems, "no Call-ID")
-	}
-	if m.CSeqMethod == "" {
-		m.Problems = append(m.Problems, "no CSeq")
-	}
-	if len(m.Via) == 0 {
-		m.Problems = append(m.Problems, "no Via")
-	}
-}
-
-// SplitList splits a comma-separated header value, ignoring commas inside
-// quotes and angle brackets.
-func SplitList(v string) []string {
-	var out []string
-	depth, quoted, start := 0, false, 0
-	for i := 0; i < len(v); i++ {
-		switch c := v[i]; {
-		case c == '"' && (i == 0 || v[i-1] != '\\'):
-			quoted = !quoted
-		case quoted:
-		case c == '<':
-			depth++
-		case c == '>':
-			if depth > 0 {
-				depth--
-			}
-		case c == ',' && depth == 0:
-			if s := strings.TrimSpace(v[start:i]); s != "" {
-				out = append(out, s)
-			}
-			start = i + 1
+	for _, req := range [...]struct {
+		seen bool
+		name string
+	}{{seenCallID, "Call-ID"}, {seenCSeq, "CSeq"}, {seenFrom, "From"}, {seenTo, "To"}, {vias > 0, "Via"}} {
+		if !req.seen {
+			problem("no " + req.name + " header (RFC 3261 §8.1.1)")
 		}
 	}
-	if s := strings.TrimSpace(v[start:]); s != "" {
-		out = append(out, s)
+	if m.IsRequest() && m.CSeqMethod != "" && m.CSeqMethod != m.Method {
+		problem("CSeq method " + m.CSeqMethod + " differs from request method " + quote(m.Method) + " (RFC 3261 §8.1.1.5)")
 	}
-	return out
-}
-
-// ParseNameAddr parses a From, To or Contact value:
-// `"Alice" <sip:alice@host>;tag=1` or `sip:alice@host;tag=1`.
-func ParseNameAddr(v string) NameAddr {
-	n := NameAddr{Raw: v}
-	rest := v
-	if lt := strings.IndexByte(v, '<'); lt >= 0 {
-		n.Display = strings.Trim(strings.TrimSpace(v[:lt]), "\"")
-		gt := strings.IndexByte(v[lt:], '>')
-		if gt < 0 {
-			n.URI = v[lt+1:]
-			return n
-		}
-		n.URI = v[lt+1 : lt+gt]
-		rest = v[lt+gt+1:]
-	} else {
-		// Without angle brackets, parameters belong to the header (§20.10).
-		uri := v
-		if i := strings.IndexByte(v, ';'); i >= 0 {
-			uri, rest = v[:i], v[i:]
-		} else {
-			rest = ""
-		}
-		n.URI = strings.TrimSpace(uri)
-	}
-	n.Tag = Param(rest, "tag")
-	return n
-}
-
-// Param returns the value of the named ;parameter in s (case-insensitive
-// name), "" when absent or valueless.
-func Param(s, name string) string {
-	v, _ := param(s, name)
-	return v
-}
-
-func param(s, name string) (string, bool) {
-	for _, p := range strings.Split(s, ";") {
-		p = strings.TrimSpace(p)
-		k, v, _ := strings.Cut(p, "=")
-		if strings.EqualFold(strings.TrimSpace(k), name) {
-			return strings.Trim(strings.TrimSpace(v), "\""), true
-		}
-	}
-	return "", false
-}
-
-// ParseVia parses one Via value: `SIP/2.0/UDP host:port;branch=...`.
-func ParseVia(v string) (Via, error) {
-	var via Via
-	proto, rest, ok := strings.Cut(strings.TrimSpace(v), " ")
-	if !ok {
-		return via, errors.New("bad Via: " + truncate(v, 40))
-	}
-	parts := strings.Split(proto, "/")
-	if len(parts) != 3 {
-		return via, errors.New("bad Via protocol: " + truncate(proto, 40))
-	}
-	via.Transport = strings.ToUpper(strings.TrimSpace(parts[2]))
-	rest = strings.TrimSpace(rest)
-	sentBy, params, _ := strings.Cut(rest, ";")
-	sentBy = strings.TrimSpace(sentBy)
-	host, port := splitHostPort(sentBy)
-	via.Host, via.Port = host, port
-	via.Branch = Param(params, "branch")
-	via.Received = Param(params, "received")
-	if rp, ok := param(params, "rport"); ok {
-		via.HasRPort = true
-		via.RPort, _ = strconv.Atoi(rp)
-	}
-	return via, nil
-}
-
-// splitHostPort splits "host:port", "[v6]:port", "host" or a bare IPv6
-// address.
-func splitHostPort(s string) (string, int) {
-	if strings.HasPrefix(s, "[") {
-		end := strings.IndexByte(s, ']')
-		if end < 0 {
-			return s, 0
-		}
-		host := s[1:end]
-		if strings.HasPrefix(s[end+1:], ":") {
-			p, _ := strconv.Atoi(s[end+2:])
-			return host, p
-		}
-		return host, 0
-	}
-	if strings.Count(s, ":") == 1 {
-		h, p, _ := strings.Cut(s, ":")
-		n, _ := strconv.Atoi(p)
-		return h, n
-	}
-	return s, 0
 }
