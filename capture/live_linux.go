@@ -76,7 +76,8 @@ func linkOfHatype(h uint16) (LinkType, bool) {
 // addresses. Loopback traffic is seen once, not leaving and arriving.
 //
 // A VLAN tag the kernel took out of a frame is put back, so frames look as
-// they did on the wire.
+// they did on the wire (gopacket's afpacket allocates for that, so a
+// tagged frame costs an allocation; others cost none). Packet.Iface is 0.
 type Live struct {
 	iface    string
 	any      bool

@@ -9,6 +9,8 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+	"golang.org/x/sys/unix"
 
 	"github.com/sipscope/sipscope/capture/filter"
 )
@@ -220,7 +223,7 @@ func TestLiveAnySeesLoopbackOnce(t *testing.T) {
 
 func TestLiveCloseUnblocksNext(t *testing.T) {
 	_, port := liveUDPListener(t)
-	l := openLiveForTest(t, "lo", LiveOptions{Filter: fmt.Sprintf("udp port %d", port)})
+	l := openLiveForTest(t, "lo", LiveOptions{Filter: fmt.Sprintf("udp port %d", port), Promisc: true})
 	done := make(chan error, 1)
 	go func() {
 		var p Packet
@@ -269,4 +272,222 @@ func TestLiveNextDoesNotAllocate(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("Next allocates %.1f times per packet", allocs)
 	}
+}
+
+// BenchmarkLiveLoopback reads RTP-sized datagrams that another goroutine
+// sends over loopback as fast as it can, and reports what the kernel
+// dropped. The sender's system calls bound the rate.
+func BenchmarkLiveLoopback(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Skip("live capture needs root (CAP_NET_RAW)")
+	}
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	port := c.LocalAddr().(*net.UDPAddr).Port
+	l, err := OpenLive("lo", LiveOptions{Filter: fmt.Sprintf("udp port %d", port), Timeout: 5 * time.Millisecond})
+	if err != nil {
+		b.Skipf("OpenLive: %v", err)
+	}
+	defer l.Close()
+	go func() {
+		s, err := net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+		if err != nil {
+			return
+		}
+		defer s.Close()
+		buf := make([]byte, 172)
+		for i := 0; i < b.N; i++ {
+			s.Write(buf)
+		}
+		time.AfterFunc(500*time.Millisecond, func() { l.Close() })
+	}()
+	b.ReportAllocs()
+	b.ResetTimer()
+	var p Packet
+	for n := 0; n < b.N && l.Next(&p) == nil; n++ {
+	}
+	b.StopTimer()
+	st, _ := l.Stats()
+	b.ReportMetric(float64(st.KernelDropped), "kernel-drops")
+	b.ReportMetric(float64(st.Delivered)/float64(b.N), "delivered/sent")
+}
+
+// TestLiveVLANFilterInTheKernel checks the vlan keyword against the real
+// kernel, which moves a frame's outer tag into metadata before the filter
+// runs. In a network namespace of its own it sends tagged frames into one
+// end of a veth pair and captures them at the other.
+func TestLiveVLANFilterInTheKernel(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create a network namespace and capture")
+	}
+	ip, err := exec.LookPath("ip")
+	if err != nil {
+		t.Skip("needs iproute2's ip to build the test network")
+	}
+	ns := fmt.Sprintf("sipscope-live-%d", os.Getpid())
+	run := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command(ip, args...).CombinedOutput(); err != nil {
+			t.Skipf("cannot build the test network: ip %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	run("netns", "add", ns)
+	t.Cleanup(func() { exec.Command(ip, "netns", "del", ns).Run() })
+	run("-n", ns, "link", "add", "veth0", "type", "veth", "peer", "name", "veth1")
+	run("-n", ns, "link", "set", "veth0", "up")
+	run("-n", ns, "link", "set", "veth1", "up")
+
+	const port = 5060
+	kinds := []struct {
+		name string
+		tags []uint16 // TPID, VID pairs, outermost first
+		n    int
+	}{
+		{"untagged", nil, 5},
+		{"vlan100", []uint16{0x8100, 100}, 10},
+		{"vlan200", []uint16{0x8100, 200}, 5},
+		{"qinq", []uint16{0x88a8, 5, 0x8100, 100}, 3},
+	}
+	filters := map[string]int{ // expression -> packets it must catch
+		"vlan 100 and udp port 5060": 10,
+		"vlan 200 and udp port 5060": 5,
+		"udp port 5060":              20, // like libpcap on Linux: through a metadata tag
+		"udp and not vlan":           5,
+		"not vlan and udp":           0, // udp comes after a vlan keyword: behind a tag
+		"vlan and vlan and udp":      3,
+		"vlan 5 and vlan 100":        3,
+		"vlan 100 and vlan":          0,
+	}
+	lives := map[string]*Live{}
+	var sock, ifindex int
+	inNamespace(t, "/run/netns/"+ns, func() {
+		for f := range filters {
+			l, err := OpenLive("veth1", LiveOptions{Filter: f, Timeout: 5 * time.Millisecond, BufferSize: 2})
+			if err != nil {
+				t.Fatalf("OpenLive(veth1, %q): %v", f, err)
+			}
+			t.Cleanup(func() { l.Close() })
+			lives[f] = l
+		}
+		iface, err := net.InterfaceByName("veth0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ifindex = iface.Index
+		sock, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { unix.Close(sock) })
+	})
+	for _, k := range kinds {
+		for i := 0; i < k.n; i++ {
+			frame := liveTaggedUDP(t, k.tags, port, fmt.Sprintf("%s %d", k.name, i))
+			if err := unix.Sendto(sock, frame, 0, &unix.SockaddrLinklayer{Ifindex: ifindex, Halen: 6}); err != nil {
+				t.Fatalf("sending a frame into veth0: %v", err)
+			}
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	for f, want := range filters {
+		l := lives[f]
+		time.AfterFunc(100*time.Millisecond, func() { l.Close() })
+		var p Packet
+		got := 0
+		for l.Next(&p) == nil {
+			got++
+			pkt := gopacket.NewPacket(p.Data, layers.LayerTypeEthernet, gopacket.Default)
+			udp, _ := pkt.Layer(layers.LayerTypeUDP).(*layers.UDP)
+			if udp == nil {
+				t.Errorf("%q: packet %d is not UDP: %v", f, p.Frame, pkt)
+				continue
+			}
+			// The kernel took the outer tag out; it must be back.
+			name, _, _ := strings.Cut(string(udp.Payload), " ")
+			var vids []uint16
+			for _, l := range pkt.Layers() {
+				if d, ok := l.(*layers.Dot1Q); ok {
+					vids = append(vids, d.VLANIdentifier)
+				}
+			}
+			for _, k := range kinds {
+				if k.name != name {
+					continue
+				}
+				var sent []uint16
+				for i := 1; i < len(k.tags); i += 2 {
+					sent = append(sent, k.tags[i])
+				}
+				if fmt.Sprint(vids) != fmt.Sprint(sent) {
+					t.Errorf("%q: %s frame captured with VLANs %v, sent with %v", f, name, vids, sent)
+				}
+			}
+		}
+		if got != want {
+			t.Errorf("%q caught %d packets, want %d", f, got, want)
+		}
+	}
+}
+
+// liveTaggedUDP builds a broadcast Ethernet frame with the given VLAN tags
+// carrying a UDP datagram.
+func liveTaggedUDP(t *testing.T, tags []uint16, port int, payload string) []byte {
+	t.Helper()
+	eth := &layers.Ethernet{
+		SrcMAC:       net.HardwareAddr{0x02, 0, 0, 0, 0, 1},
+		DstMAC:       net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+		EthernetType: layers.EthernetTypeIPv4,
+	}
+	ls := []gopacket.SerializableLayer{eth}
+	for i := 0; i+1 < len(tags); i += 2 {
+		if i == 0 {
+			eth.EthernetType = layers.EthernetType(tags[i])
+		} else {
+			ls[len(ls)-1].(*layers.Dot1Q).Type = layers.EthernetType(tags[i])
+		}
+		ls = append(ls, &layers.Dot1Q{VLANIdentifier: tags[i+1], Type: layers.EthernetTypeIPv4})
+	}
+	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: net.IPv4(10, 99, 0, 1), DstIP: net.IPv4(10, 99, 0, 2)}
+	udp := &layers.UDP{SrcPort: 40000, DstPort: layers.UDPPort(port)}
+	udp.SetNetworkLayerForChecksum(ip)
+	ls = append(ls, ip, udp, gopacket.Payload(payload))
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// inNamespace runs fn on an OS thread switched into the network namespace
+// at path. Sockets opened there stay in it.
+func inNamespace(t *testing.T, path string, fn func()) {
+	t.Helper()
+	runtime.LockOSThread()
+	orig, err := os.Open("/proc/thread-self/ns/net")
+	if err != nil {
+		runtime.UnlockOSThread()
+		t.Skipf("cannot open this thread's network namespace: %v", err)
+	}
+	defer orig.Close()
+	target, err := os.Open(path)
+	if err != nil {
+		runtime.UnlockOSThread()
+		t.Skipf("cannot open network namespace %s: %v", path, err)
+	}
+	defer target.Close()
+	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
+		runtime.UnlockOSThread()
+		t.Skipf("cannot enter network namespace: %v", err)
+	}
+	defer func() {
+		// A thread that cannot go back stays locked, so the runtime
+		// discards it with this goroutine.
+		if unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
+	}()
+	fn()
 }

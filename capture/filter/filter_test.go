@@ -2,6 +2,7 @@ package filter
 
 import (
 	"errors"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -324,5 +325,27 @@ func TestKernelInterpreterAgreesWithVM(t *testing.T) {
 				t.Errorf("%q on %s: kernel interpreter %v, x/net VM %v", expr, n.name, got, want)
 			}
 		}
+	}
+}
+
+func TestCompilePortNamesFromServices(t *testing.T) {
+	if _, err := net.LookupPort("udp", "sip"); err != nil {
+		t.Skip("the services database does not know sip")
+	}
+	for _, c := range [][2]string{{"udp port sip", "udp port 5060"}, {"portrange sip-5070", "portrange 5060-5070"}} {
+		byName, err := Compile(c[0], linktypeEthernet, 0)
+		if err != nil {
+			t.Fatalf("Compile(%q): %v", c[0], err)
+		}
+		byNumber, err := Compile(c[1], linktypeEthernet, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(byName, byNumber) {
+			t.Errorf("%q compiles differently from %q", c[0], c[1])
+		}
+	}
+	if _, err := Compile("port no-such-service-x", linktypeEthernet, 0); err == nil || !strings.Contains(err.Error(), "unknown port name") {
+		t.Errorf("unknown port name: %v", err)
 	}
 }

@@ -43,8 +43,8 @@ var (
 		"icmp": true, "icmp6": true, "host": true, "net": true, "port": true, "portrange": true,
 		"proto": true, "src": true, "dst": true, "vlan": true, "less": true, "greater": true, "mask": true,
 	}
-	// unsupported names libpcap primitives this compiler does not have, so
-	// the error says so instead of calling them unknown words.
+	// unsupported lists libpcap keywords this compiler does not have, so
+	// that the error says so instead of calling them unknown words.
 	unsupported = map[string]bool{
 		"ether": true, "gateway": true, "broadcast": true, "multicast": true, "inbound": true,
 		"outbound": true, "mpls": true, "pppoed": true, "pppoes": true, "geneve": true, "vxlan": true,
@@ -221,7 +221,7 @@ func (p *parser) primitive() (*node, error) {
 	}
 	if !explicit {
 		if !p.last.valid {
-			if unsupportedName(id.text) {
+			if isName(id.text) {
 				return nil, errorAt(id.pos, "unknown word %q", id.text)
 			}
 			return nil, errorAt(id.pos, "%q needs a qualifier such as host, net or port", id.text)
@@ -238,9 +238,9 @@ func (p *parser) primitive() (*node, error) {
 	return n, nil
 }
 
-// unsupportedName reports whether a bare word is a name rather than a
+// isName reports whether a bare word is a name rather than a
 // number or address.
-func unsupportedName(w string) bool {
+func isName(w string) bool {
 	c := w[0]
 	return ('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') && !strings.Contains(w, ":")
 }
@@ -372,7 +372,7 @@ func (p *parser) address(q qual, t token) (*node, error) {
 	if !isNet {
 		a, err := netip.ParseAddr(w)
 		if err != nil || !a.Is4() {
-			if unsupportedName(w) {
+			if isName(w) {
 				return nil, errorAt(t.pos, "%q is not an IP address (host names are not resolved)", w)
 			}
 			return nil, errorAt(t.pos, "%q is not an IP address", w)
