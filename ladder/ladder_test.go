@@ -1,0 +1,285 @@
+package ladder
+
+import (
+	"bytes"
+	"encoding/xml"
+	"io"
+	"regexp"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestCleanRemovesWhatCouldChangeATerminal(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"INVITE", "INVITE"},
+		{"200 OK", "200 OK"},
+		{"red\x1b[31mtext\x1b[0m", "redtext"},
+		{"clear\x1b[2J\x1b[H", "clear"},
+		{"title\x1b]0;owned\x07after", "titleafter"},
+		{"title\x1b]0;owned\x1b\\after", "titleafter"},
+		{"dcs\x1bPq#0;2;0;0;0\x1b\\end", "dcsend"},
+		{"two\x1b7byte", "twobyte"},
+		{"bell\x07nul\x00del\x7f", "bellnuldel"},
+		{"c1\u009b31mcsi\u0085nel", "c131mcsinel"},
+		{"line\r\nbreak\ttab", "line  break tab"},
+		{"bidi \u202egnp.exe\u202c", "bidi gnp.exe"},
+		{"sep\u2028line\u2029para", "seplinepara"},
+		{"bad \xff\xfe utf8", "bad \ufffd\ufffd utf8"},
+		{"trailing esc\x1b", "trailing esc"},
+		{"unterminated \x1b[31", "unterminated "},
+		{"ünïcödé 日本", "ünïcödé 日本"},
+	} {
+		if got := Clean(tc.in); got != tc.want {
+			t.Errorf("Clean(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func FuzzClean(f *testing.F) {
+	for _, s := range []string{"INVITE", "\x1b[31mred", "\x1b]0;t\x07", "\u202e", "\xff", "a\r\nb"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c := Clean(s)
+		if !utf8.ValidString(c) {
+			t.Fatalf("Clean(%q) = %q is not UTF-8", s, c)
+		}
+		for _, r := range c {
+			if isStripped(r) {
+				t.Fatalf("Clean(%q) = %q keeps control %U", s, c, r)
+			}
+		}
+		if Clean(c) != c {
+			t.Fatalf("Clean is not idempotent on %q", s)
+		}
+	})
+}
+
+func TestFormatFromFilename(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		want Format
+		ok   bool
+	}{
+		{"call.txt", Text, true},
+		{"call.SVG", SVG, true},
+		{"out/call.html", HTML, true},
+		{"call.htm", HTML, true},
+		{"call.mmd", Mermaid, true},
+		{"call.mermaid", Mermaid, true},
+		{"call.puml", PlantUML, true},
+		{"call.plantuml", PlantUML, true},
+		{"call.pcap", 0, false},
+		{"call", 0, false},
+	} {
+		got, ok := FormatFromFilename(tc.name)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("FormatFromFilename(%q) = %v, %v; want %v, %v", tc.name, got, ok, tc.want, tc.ok)
+		}
+	}
+	for _, f := range []Format{Text, SVG, HTML, Mermaid, PlantUML} {
+		if got, err := ParseFormat(f.String()); err != nil || got != f {
+			t.Errorf("ParseFormat(%q) = %v, %v", f.String(), got, err)
+		}
+	}
+	if _, err := ParseFormat("png"); err == nil {
+		t.Error("ParseFormat(\"png\") succeeded")
+	}
+}
+
+func TestRenderRejectsUnknownHosts(t *testing.T) {
+	for _, d := range []*Diagram{
+		{Hosts: []Host{{ID: "a"}}, Messages: []Message{{Frame: 1, From: "a", To: "b"}}},
+		{Hosts: []Host{{ID: "a"}}, Spans: []Span{{FromFrame: 1, From: "x", To: "a"}}},
+		{Hosts: []Host{{ID: "a"}}, Notes: []Note{{Frame: 1, Host: "x"}}},
+		{Hosts: []Host{{ID: "a"}, {ID: "a"}}},
+		{Hosts: []Host{{ID: ""}}},
+	} {
+		if err := Render(io.Discard, d, Text, Options{}); err == nil {
+			t.Errorf("Render accepted %+v", d)
+		}
+	}
+}
+
+func TestTextFitsTheWidthItIsGiven(t *testing.T) {
+	for _, fx := range fixtures() {
+		for _, w := range []int{40, 60, 80, 120, 200} {
+			var b bytes.Buffer
+			if err := Render(&b, fx.d, Text, Options{Width: w}); err != nil {
+				t.Fatal(err)
+			}
+			for _, line := range strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n") {
+				if width(line) > w {
+					t.Errorf("%s at width %d: line of %d cells: %q", fx.name, w, width(line), line)
+				}
+			}
+		}
+	}
+}
+
+func TestTextHasNoControlCharactersButItsOwnColours(t *testing.T) {
+	for _, fx := range fixtures() {
+		for _, opt := range []Options{{}, {ASCII: true}, {Width: 50}, {Color: true}} {
+			var b bytes.Buffer
+			if err := Render(&b, fx.d, Text, opt); err != nil {
+				t.Fatal(err)
+			}
+			out := b.String()
+			if opt.Color {
+				// Our SGR sequences only: ESC [ digits m.
+				out = sgr.ReplaceAllString(out, "")
+			}
+			for i, r := range out {
+				if r != '\n' && isStripped(r) {
+					t.Errorf("%s %+v: control %U at byte %d", fx.name, opt, r, i)
+					break
+				}
+				if opt.ASCII && r >= 0x80 {
+					t.Errorf("%s ASCII: non-ASCII %q at byte %d", fx.name, r, i)
+					break
+				}
+			}
+		}
+	}
+}
+
+func TestSVGIsWellFormedXML(t *testing.T) {
+	for _, fx := range fixtures() {
+		var b bytes.Buffer
+		if err := Render(&b, fx.d, SVG, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := wellFormed(b.Bytes()); err != nil {
+			t.Errorf("%s: %v", fx.name, err)
+		}
+	}
+}
+
+// wellFormed decodes an XML document to the end.
+func wellFormed(b []byte) error {
+	dec := xml.NewDecoder(bytes.NewReader(b))
+	for {
+		_, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func TestGlarePairsCross(t *testing.T) {
+	rows := glareCall().Rows()
+	crossing := 0
+	for _, r := range rows {
+		if r.CrossNext {
+			crossing++
+			if r.Message.Frame != 50 {
+				t.Errorf("crossing starts at frame %d, want 50", r.Message.Frame)
+			}
+		}
+	}
+	if crossing != 1 {
+		t.Errorf("%d crossing pairs, want 1", crossing)
+	}
+}
+
+func TestReasonsAttachToTheFramesTheyCite(t *testing.T) {
+	rows := forkingCall().Rows()
+	got := map[int][]int{}
+	marks := 0
+	for _, r := range rows {
+		if len(r.Reasons) > 0 {
+			got[r.Frame] = r.Reasons
+		}
+		if r.Kind == RowMark {
+			marks++
+		}
+	}
+	// Frame 19 is the start of a span, 250 lies inside the span that
+	// starts at 18: both attach to spans, so no mark rows are needed.
+	want := map[int][]int{3: {1}, 10: {2}, 11: {1}, 13: {2}, 18: {2}, 19: {1}}
+	for f, w := range want {
+		if !equalInts(got[f], w) {
+			t.Errorf("frame %d carries reasons %v, want %v", f, got[f], w)
+		}
+	}
+	if marks != 0 {
+		t.Errorf("%d mark rows, want 0", marks)
+	}
+	d := simpleCall()
+	d.Reasons = append(d.Reasons, Reason{Text: "cites a frame nothing covers", Frames: []int{950}})
+	last := d.Rows()[len(d.Rows())-1]
+	if last.Kind != RowMark || last.Frame != 950 || !equalInts(last.Reasons, []int{2}) {
+		t.Errorf("uncovered citation gives %+v, want a mark row at 950", last)
+	}
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzRender fills a diagram with arbitrary strings: no format may panic,
+// and SVG must stay well-formed XML whatever the text.
+func FuzzRender(f *testing.F) {
+	f.Add("INVITE", "192.0.2.1:5060 PCMU", "Asterisk", "why", 3)
+	f.Add("<script>\x1b[2J", "\u202e]]>&#", "\"'`", "end\n@enduml", 0)
+	f.Fuzz(func(t *testing.T, label, sdp, host, note string, frame int) {
+		d := &Diagram{
+			Title: label + note,
+			Hosts: []Host{{ID: "a", Addr: host, Label: label}, {ID: "b", Addr: sdp, Role: Role(host)}},
+			Messages: []Message{
+				{Frame: frame, From: "a", To: "b", Label: label, SDP: sdp, Raw: note, Leg: host, Glare: true},
+				{Frame: frame + 1, From: "b", To: "a", Label: sdp, Leg: label, Glare: true, Kind: MessageKind(frame)},
+				{Frame: frame, From: "b", To: "b", Label: note},
+			},
+			Spans:   []Span{{FromFrame: frame, ToFrame: frame - 1, From: "b", To: "a", Label: sdp}},
+			Notes:   []Note{{Frame: frame, Text: note, Host: "b", Kind: NoteKind(frame)}, {Text: label}},
+			Reasons: []Reason{{Code: note, Text: label, Frames: []int{frame, frame + 1, -frame, 1 << 30}}},
+		}
+		for _, f := range []Format{Text, SVG, HTML, Mermaid, PlantUML} {
+			for _, opt := range []Options{{}, {ASCII: true, Width: frame % 200, Color: true}} {
+				var b bytes.Buffer
+				if err := Render(&b, d, f, opt); err != nil {
+					t.Fatal(err)
+				}
+				if f == SVG {
+					if err := wellFormed(b.Bytes()); err != nil {
+						t.Fatalf("SVG not well-formed: %v", err)
+					}
+				}
+			}
+		}
+	})
+}
+
+var sgr = regexp.MustCompile("\x1b\\[[0-9]+m")
+
+func TestHTMLKeepsPacketTextInert(t *testing.T) {
+	var b bytes.Buffer
+	if err := Render(&b, hostileCall(), HTML, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	if n := strings.Count(page, "<script"); n != 2 {
+		t.Errorf("page has %d <script elements, want 2 (messages, code)", n)
+	}
+	for _, bad := range []string{"<img", "<svg onload", "<iframe", "<b ", "<!--", "</text><script", "\u2028", "\x1b"} {
+		if strings.Contains(page, bad) {
+			t.Errorf("page contains %q from packet data", bad)
+		}
+	}
+	if !strings.Contains(page, `content="default-src 'none'; script-src 'sha256-`) {
+		t.Error("page has no Content-Security-Policy restricting scripts to a hash")
+	}
+}
