@@ -1,0 +1,329 @@
+// Package analysis runs the whole pipeline over a capture: packets are
+// decoded, SIP messages drive the call engine, other datagrams feed the
+// media tracker, and each finished call gets its media verdict and
+// explanation. It is the one place where call and media meet.
+package analysis
+
+import (
+	"errors"
+	"io"
+	"slices"
+
+	"github.com/sipscope/sipscope/astconf"
+	"github.com/sipscope/sipscope/call"
+	"github.com/sipscope/sipscope/capture"
+	"github.com/sipscope/sipscope/decode"
+	"github.com/sipscope/sipscope/media"
+	"github.com/sipscope/sipscope/sip"
+)
+
+// DefaultMaxWarnings is how many warnings a Report keeps; the rest are
+// counted in Summary.WarningsOmitted.
+const DefaultMaxWarnings = 1000
+
+// Options configure an Analyzer. Zero values take the defaults of each
+// stage.
+type Options struct {
+	// CorrelateHeaders name extra headers tying a B2BUA's legs together.
+	CorrelateHeaders []string
+	// KeepRaw keeps every SIP message's text, for ladders and reports.
+	KeepRaw bool
+	// Configs are Asterisk configurations to explain calls against.
+	Configs []*astconf.Config
+	// MaxWarnings caps Summary.Warnings (default DefaultMaxWarnings).
+	MaxWarnings int
+
+	Decode decode.Options
+	Call   call.Options // OnSDP, OnCall and KeepRaw are set by the Analyzer
+	Media  media.Options
+
+	// OnCall, when set, receives each call as soon as it is finished and
+	// explained, and the Analyzer does not keep it: this is how live
+	// capture prints calls as they end. When nil, calls are collected in
+	// the Report.
+	OnCall func(*Call)
+	// Progress, when set, is called every ProgressEvery packets with the
+	// packets and captured bytes read so far.
+	Progress func(packets int, bytes int64)
+	// OnMessage, when set, receives every SIP message as it is parsed,
+	// before the call engine sees it.
+	OnMessage func(m *sip.Message, meta *decode.Meta)
+}
+
+// Analyzer is the pipeline for one capture. Feed it packets in capture
+// order with Packet, then call Finish.
+type Analyzer struct {
+	opt Options
+	dec *decode.Decoder
+	eng *call.Engine
+	trk *media.Tracker
+
+	report Report
+	// pending holds, per leg Call-ID, the streams finished before the
+	// engine handed over the leg's call.
+	pending map[string][]*media.Stream
+	// loose are streams that no leg claimed.
+	loose []*media.Stream
+	// emitted names the legs of recently emitted calls.
+	emitted     map[string]struct{}
+	emittedRing []string
+	emittedNext int
+	callIDs     map[string]struct{}
+	rows        int
+	rtp         int
+}
+
+// New returns an Analyzer.
+func New(opt Options) *Analyzer {
+	if opt.MaxWarnings <= 0 {
+		opt.MaxWarnings = DefaultMaxWarnings
+	}
+	a := &Analyzer{
+		opt:     opt,
+		pending: map[string][]*media.Stream{},
+		emitted: map[string]struct{}{},
+		callIDs: map[string]struct{}{},
+	}
+	a.report.Summary.Warnings = []capture.Warning{}
+	mo := opt.Media
+	mo.OnFinish = a.streamFinished
+	a.trk = media.NewTracker(mo)
+	co := opt.Call
+	co.KeepRaw = opt.KeepRaw
+	co.CorrelateHeaders = append(co.CorrelateHeaders, opt.CorrelateHeaders...)
+	co.OnSDP = a.sdpSeen
+	co.OnReject = a.trk.Reject
+	co.OnCall = a.callDone
+	a.eng = call.NewEngine(co)
+	a.dec = decode.NewDecoder((*sink)(a), opt.Decode)
+	return a
+}
+
+// Warn records a warning about the input (the capture reader reports
+// through it too).
+func (a *Analyzer) Warn(w capture.Warning) {
+	s := &a.report.Summary
+	if w.Damaged {
+		s.Damaged = true
+	}
+	if len(s.Warnings) >= a.opt.MaxWarnings {
+		s.WarningsOmitted++
+		return
+	}
+	s.Warnings = append(s.Warnings, w)
+}
+
+// Packet analyzes one captured packet.
+func (a *Analyzer) Packet(p *capture.Packet) {
+	s := &a.report.Summary
+	if s.Packets == 0 {
+		s.First = p.Time
+	}
+	s.Packets++
+	s.Bytes += int64(len(p.Data))
+	if p.Time.After(s.Last) {
+		s.Last = p.Time
+	}
+	a.eng.Advance(p.Time)
+	a.dec.Decode(p)
+	if a.opt.Progress != nil && s.Packets%ProgressEvery == 0 {
+		a.opt.Progress(s.Packets, s.Bytes)
+	}
+}
+
+// ProgressEvery is how many packets pass between calls of Options.Progress.
+const ProgressEvery = 1 << 16
+
+// sink receives the decoder's output; a separate type keeps the Handler
+// methods off the Analyzer's API.
+type sink Analyzer
+
+func (s *sink) SIP(m *decode.Meta, b []byte) {
+	a := (*Analyzer)(s)
+	msg, err := sip.Parse(b, sip.Options{KeepRaw: a.opt.KeepRaw})
+	if err != nil {
+		a.report.Summary.MalformedSIP++
+		a.Warn(capture.Warning{Frame: m.Frame, Text: "SIP-like payload without a valid start line"})
+		return
+	}
+	a.report.Summary.SIPMessages++
+	if msg.Malformed() {
+		a.report.Summary.MalformedSIP++
+		a.Warn(capture.Warning{Frame: m.Frame, Text: "malformed SIP " + msg.Summary() + ": " + msg.Problems[0]})
+	}
+	if msg.CallID != "" && len(a.callIDs) < maxCallIDs {
+		if _, ok := a.callIDs[msg.CallID]; !ok {
+			a.callIDs[msg.CallID] = struct{}{}
+		}
+	}
+	if a.opt.OnMessage != nil {
+		a.opt.OnMessage(msg, m)
+	}
+	a.eng.Handle(msg, m)
+}
+
+// maxCallIDs bounds the set used to count distinct Call-IDs; past it the
+// count is a lower bound.
+const maxCallIDs = 1 << 20
+
+func (s *sink) Datagram(m *decode.Meta, b []byte) { (*Analyzer)(s).trk.Datagram(m, b) }
+
+func (s *sink) Warn(w capture.Warning) { (*Analyzer)(s).Warn(w) }
+
+func (a *Analyzer) sdpSeen(ev call.SDPEvent) {
+	for _, ann := range announcements(ev) {
+		a.trk.Announce(ann)
+	}
+}
+
+func (a *Analyzer) streamFinished(s *media.Stream) {
+	for _, leg := range streamLegs(s) {
+		if _, done := a.emitted[leg]; done {
+			continue
+		}
+		a.pending[leg] = append(a.pending[leg], s)
+		return
+	}
+	a.addLoose(s)
+}
+
+// addLoose keeps a stream that belongs to no call, up to MaxLooseStreams.
+func (a *Analyzer) addLoose(s *media.Stream) {
+	if len(a.loose) >= MaxLooseStreams {
+		a.report.Summary.LooseOmitted++
+		return
+	}
+	a.loose = append(a.loose, s)
+}
+
+// MaxLooseStreams caps the streams a Report lists outside calls.
+const MaxLooseStreams = 10000
+
+// rememberEmitted notes a leg whose call was emitted, so streams that end
+// after it (a phone still sending after the BYE) are not held for it.
+// Only the most recent legs are remembered, which bounds the memory.
+func (a *Analyzer) rememberEmitted(leg string) {
+	const keep = 1 << 16
+	if len(a.emittedRing) < keep {
+		a.emittedRing = append(a.emittedRing, leg)
+	} else {
+		delete(a.emitted, a.emittedRing[a.emittedNext])
+		a.emittedRing[a.emittedNext] = leg
+		a.emittedNext = (a.emittedNext + 1) % keep
+	}
+	a.emitted[leg] = struct{}{}
+}
+
+func (a *Analyzer) callDone(c *call.Call) {
+	var streams []*media.Stream
+	for _, l := range c.Legs {
+		a.trk.FinishLeg(l.CallID)
+	}
+	for _, l := range c.Legs {
+		streams = append(streams, a.pending[l.CallID]...)
+		delete(a.pending, l.CallID)
+		a.rememberEmitted(l.CallID)
+	}
+	slices.SortStableFunc(streams, func(x, y *media.Stream) int { return x.FirstFrame - y.FirstFrame })
+	streams = slices.CompactFunc(streams, func(x, y *media.Stream) bool { return x == y })
+	out := a.finishCall(c, streams)
+	if a.opt.OnCall != nil {
+		a.opt.OnCall(out)
+		return
+	}
+	a.report.Calls = append(a.report.Calls, out)
+}
+
+// Finish ends the analysis: stream and call state still open is closed as
+// "capture ended", and the Report is complete.
+func (a *Analyzer) Finish() *Report {
+	a.dec.Flush()
+	a.eng.Finish()
+	a.trk.Flush()
+	legs := make([]string, 0, len(a.pending))
+	for leg := range a.pending {
+		legs = append(legs, leg)
+	}
+	slices.Sort(legs)
+	for _, leg := range legs {
+		for _, s := range a.pending[leg] {
+			a.addLoose(s)
+		}
+	}
+	clear(a.pending)
+	slices.SortStableFunc(a.loose, func(x, y *media.Stream) int { return x.FirstFrame - y.FirstFrame })
+	r := &a.report
+	r.Streams = r.Streams[:0]
+	for _, s := range a.loose {
+		r.Streams = append(r.Streams, streamOut(s))
+	}
+	slices.SortStableFunc(r.Calls, func(x, y *Call) int { return x.FirstFrame - y.FirstFrame })
+	for i, c := range r.Calls {
+		c.Row = i + 1
+	}
+	a.fillSummary()
+	return r
+}
+
+func (a *Analyzer) fillSummary() {
+	s := &a.report.Summary
+	ds := a.dec.Stats()
+	es := a.eng.Stats()
+	mc := a.trk.Counters()
+	s.CallIDs = len(a.callIDs)
+	s.Retransmission = es.Retransmissions
+	s.Dialogs = es.Legs
+	s.Expired = es.Expired
+	s.Evicted = es.Evicted + mc.EvictedStreams
+	s.RTPPackets = mc.RTP
+	s.RTCPPackets = mc.RTCP
+	s.TLSPackets = int(ds.TLSPackets)
+	s.HEPPackets = int(ds.HEPPackets)
+	t := &a.report.Traffic
+	t.Register = RegisterCounts{
+		Total: es.Register.Transactions, OK: es.Register.OK, Challenged: es.Register.Challenged,
+		Failed: es.Register.Failed, NoAnswer: es.Register.Unanswered,
+	}
+	t.Options = es.Options.Transactions
+	t.Subscribe = es.Subscribe.Transactions
+	t.Notify = es.Notify.Transactions
+	t.Message = es.Message.Transactions
+	t.Publish = es.Publish.Transactions
+	t.Other = es.OtherNonCall.Transactions
+}
+
+// Read analyzes every packet of src, to its end. A read error that ends
+// the capture early is recorded as damage, not returned: what was read is
+// still analyzed.
+func (a *Analyzer) Read(src capture.Source) {
+	var p capture.Packet
+	for {
+		err := src.Next(&p)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			a.Warn(capture.Warning{Frame: p.Frame, Text: err.Error(), Damaged: true})
+			break
+		}
+		a.Packet(&p)
+	}
+	if st, ok := capture.StatsOf(src); ok && (st.Truncated > 0 || st.Damaged > 0) {
+		a.report.Summary.Damaged = true
+		a.report.Summary.TruncatedPackets += st.Truncated
+	}
+}
+
+// Files analyzes the named captures (files, directories of rotated files,
+// or "-" for standard input) as one time-ordered stream.
+func Files(names []string, opt Options) (*Report, error) {
+	a := New(opt)
+	src, err := capture.OpenAll(names, a.Warn)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	a.report.Summary.Files = append([]string(nil), names...)
+	a.Read(src)
+	return a.Finish(), nil
+}

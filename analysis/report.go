@@ -1,0 +1,67 @@
+package analysis
+
+import (
+	"time"
+
+	"github.com/sipscope/sipscope/capture"
+)
+
+// Report is everything sipscope found in a capture, in the shape that
+// `analyze --json` prints. Field names in JSON tags are a public contract:
+// other tools read them.
+type Report struct {
+	Summary Summary  `json:"summary"`
+	Calls   []*Call  `json:"calls"`
+	Traffic Traffic  `json:"traffic"`
+	Streams []Stream `json:"unassociated_streams"`
+}
+
+// Summary counts what was read and what went wrong.
+type Summary struct {
+	Files          []string  `json:"files"`
+	Packets        int       `json:"packets"`
+	Bytes          int64     `json:"bytes"`
+	SIPMessages    int       `json:"sip_messages"`
+	MalformedSIP   int       `json:"malformed_sip"`
+	Retransmission int       `json:"sip_retransmissions"`
+	CallIDs        int       `json:"call_ids"`
+	Dialogs        int       `json:"invite_dialogs"`
+	RTPPackets     int       `json:"rtp_packets"`
+	RTCPPackets    int       `json:"rtcp_packets"`
+	TLSPackets     int       `json:"tls_packets"`
+	HEPPackets     int       `json:"hep_packets"`
+	Expired        int       `json:"expired_dialogs"`
+	Evicted        int       `json:"evicted"`
+	First          time.Time `json:"first_packet_time"`
+	Last           time.Time `json:"last_packet_time"`
+	Damaged        bool      `json:"damaged"`
+	// TruncatedPackets were cut short by the capture's snaplen.
+	TruncatedPackets int               `json:"truncated_packets,omitempty"`
+	Warnings         []capture.Warning `json:"warnings"`
+	// LooseOmitted counts streams outside calls beyond the ones listed.
+	LooseOmitted int `json:"unassociated_streams_omitted,omitempty"`
+	// WarningsOmitted counts warnings beyond the cap kept in Warnings.
+	WarningsOmitted int `json:"warnings_omitted,omitempty"`
+}
+
+// Traffic counts the SIP traffic that is not part of INVITE dialogs.
+type Traffic struct {
+	Register  RegisterCounts `json:"register"`
+	Options   int            `json:"options"`
+	Subscribe int            `json:"subscribe"`
+	Notify    int            `json:"notify"`
+	Message   int            `json:"message"`
+	Publish   int            `json:"publish"`
+	Info      int            `json:"info"`
+	Refer     int            `json:"refer"`
+	Other     int            `json:"other"`
+}
+
+// RegisterCounts are REGISTER transactions by outcome.
+type RegisterCounts struct {
+	Total      int `json:"total"`
+	OK         int `json:"ok"`
+	Challenged int `json:"challenged"`
+	Failed     int `json:"failed"`
+	NoAnswer   int `json:"no_answer"`
+}
