@@ -7,6 +7,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 )
 
@@ -22,12 +23,15 @@ const (
 var errDamaged = errors.New("input was damaged")
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	os.Exit(execute(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(args []string) int {
+// execute runs the command line and returns the exit status.
+func execute(args []string, stdout, stderr io.Writer) int {
 	cmd := newRootCmd()
 	cmd.SetArgs(args)
+	cmd.SetOut(stdout)
+	cmd.SetErr(stderr)
 	err := cmd.Execute()
 	switch {
 	case err == nil:
@@ -35,7 +39,7 @@ func run(args []string) int {
 	case errors.Is(err, errDamaged):
 		return exitDamaged
 	default:
-		fmt.Fprintln(os.Stderr, "sipscope:", err)
+		fmt.Fprintln(stderr, "sipscope:", err)
 		return exitUsage
 	}
 }
