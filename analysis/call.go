@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sipscope/sipscope/call"
+	"github.com/sipscope/sipscope/explain"
 	"github.com/sipscope/sipscope/media"
 )
 
@@ -34,8 +35,10 @@ type Call struct {
 
 	// Engine and Streams are the full records behind the summary, for
 	// ladders, reports and explanations.
-	Engine  *call.Call      `json:"-"`
-	Streams []*media.Stream `json:"-"`
+	Engine      *call.Call          `json:"-"`
+	Streams     []*media.Stream     `json:"-"`
+	Verdict     media.Verdict       `json:"-"`
+	Explanation explain.Explanation `json:"-"`
 }
 
 // Leg is one SIP dialog of a call.
@@ -120,6 +123,12 @@ type Media struct {
 	Timeline []media.Segment  `json:"timeline"`
 	NAT      []media.Evidence `json:"nat,omitempty"`
 	Streams  []Stream         `json:"streams"`
+	// Headline, Narrative, Reasons and Predictions explain the verdict
+	// (package explain); every reason cites its frames.
+	Headline    string               `json:"headline"`
+	Narrative   string               `json:"narrative"`
+	Reasons     []explain.Reason     `json:"reasons"`
+	Predictions []explain.Prediction `json:"predictions,omitempty"`
 }
 
 // Stream is one RTP stream of a call; the fields are media.Stream's.
@@ -166,7 +175,12 @@ func (a *Analyzer) finishCall(c *call.Call, streams []*media.Stream) *Call {
 	for i := range c.Glare {
 		out.Glare = append(out.Glare, glareOut(&c.Glare[i]))
 	}
-	out.Media = mediaOut(c, streams)
+	out.Verdict = media.Path(view(c), streams)
+	out.Explanation = explain.Explain(explain.Input{
+		Call: c, Streams: streams, Verdict: out.Verdict,
+		Configs: a.opt.Configs, Dialplans: a.opt.Dialplans,
+	})
+	out.Media = mediaOut(out.Verdict, out.Explanation, streams)
 	return out
 }
 
@@ -280,14 +294,20 @@ func view(c *call.Call) media.CallView {
 	return v
 }
 
-func mediaOut(c *call.Call, streams []*media.Stream) Media {
-	v := media.Path(view(c), streams)
+func mediaOut(v media.Verdict, exp explain.Explanation, streams []*media.Stream) Media {
 	out := Media{
-		Verdict:  v.Kind,
-		Basis:    v.Basis,
-		Timeline: v.Timeline,
-		NAT:      v.NAT,
-		Streams:  []Stream{},
+		Verdict:     v.Kind,
+		Basis:       v.Basis,
+		Timeline:    v.Timeline,
+		NAT:         v.NAT,
+		Streams:     []Stream{},
+		Headline:    exp.Headline,
+		Narrative:   exp.Narrative,
+		Reasons:     exp.Reasons,
+		Predictions: exp.Predictions,
+	}
+	if out.Reasons == nil {
+		out.Reasons = []explain.Reason{}
 	}
 	if out.Timeline == nil {
 		out.Timeline = []media.Segment{}

@@ -28,8 +28,11 @@ type Options struct {
 	CorrelateHeaders []string
 	// KeepRaw keeps every SIP message's text, for ladders and reports.
 	KeepRaw bool
-	// Configs are Asterisk configurations to explain calls against.
-	Configs []*astconf.Config
+	// Configs are Asterisk channel driver configurations (sip.conf,
+	// pjsip.conf) and Dialplans extensions.conf files to explain calls
+	// against; explain.LoadConfig reads both from a --config argument.
+	Configs   []*astconf.Config
+	Dialplans []*astconf.File
 	// MaxWarnings caps Summary.Warnings (default DefaultMaxWarnings).
 	MaxWarnings int
 

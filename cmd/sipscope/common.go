@@ -11,7 +11,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/sipscope/sipscope/analysis"
-	"github.com/sipscope/sipscope/astconf"
+	"github.com/sipscope/sipscope/explain"
 )
 
 // commonFlags are the flags every command that reads captures shares.
@@ -31,11 +31,12 @@ func (c *commonFlags) register(cmd *cobra.Command) {
 func (c *commonFlags) options(keepRaw bool) (analysis.Options, error) {
 	opt := analysis.Options{CorrelateHeaders: c.correlate, KeepRaw: keepRaw}
 	for _, name := range c.configs {
-		cfgs, err := astconf.LoadConfigs(name)
+		cfgs, dialplans, err := explain.LoadConfig(name)
 		if err != nil {
 			return opt, fmt.Errorf("--config %s: %w", name, err)
 		}
 		opt.Configs = append(opt.Configs, cfgs...)
+		opt.Dialplans = append(opt.Dialplans, dialplans...)
 	}
 	return opt, nil
 }

@@ -39,5 +39,7 @@ Exit status:
 		SilenceErrors: true,
 	}
 	root.AddCommand(newAnalyzeCmd())
+	root.AddCommand(newExplainCmd())
+	root.AddCommand(newLiveCmd())
 	return root
 }
