@@ -61,15 +61,6 @@ func (p corpusPayload) String() string {
 	return p.File + " frame " + strconv.Itoa(p.Frame)
 }
 
-// corpusPayloads reads every capture of the corpus and returns the
-// transport payloads that start like SIP, in file and frame order. IP
-// fragments and multi-segment TCP messages are not reassembled: the
-// decoder's job, not this package's.
-func corpusPayloads(t testing.TB) []corpusPayload {
-	t.Helper()
-	return corpusPayloadsIn(t, corpusDir(t))
-}
-
 func corpusPayloadsIn(t testing.TB, root string) []corpusPayload {
 	t.Helper()
 	var files []string

@@ -7,15 +7,15 @@ import (
 )
 
 // compact maps the compact header forms (RFC 3261 §7.3.3, and RFC 3265,
-// 3515, 3841, 3892, 4028, 4474) to long names, indexed by letter.
+// 3515, 3841, 3892, 4028, 4474) to long names, indexed by letter - 'a'.
 var compact = [26]string{
-	'a' - 'a': "Accept-Contact", 'b' - 'a': "Referred-By", 'c' - 'a': "Content-Type",
-	'd' - 'a': "Request-Disposition", 'e' - 'a': "Content-Encoding", 'f' - 'a': "From",
-	'i' - 'a': "Call-ID", 'j' - 'a': "Reject-Contact", 'k' - 'a': "Supported",
-	'l' - 'a': "Content-Length", 'm' - 'a': "Contact", 'n' - 'a': "Identity-Info",
-	'o' - 'a': "Event", 'r' - 'a': "Refer-To", 's' - 'a': "Subject", 't' - 'a': "To",
-	'u' - 'a': "Allow-Events", 'v' - 'a': "Via", 'x' - 'a': "Session-Expires",
-	'y' - 'a': "Identity",
+	0: "Accept-Contact", 1: "Referred-By", 2: "Content-Type",
+	3: "Request-Disposition", 4: "Content-Encoding", 5: "From",
+	8: "Call-ID", 9: "Reject-Contact", 10: "Supported",
+	11: "Content-Length", 12: "Contact", 13: "Identity-Info",
+	14: "Event", 17: "Refer-To", 18: "Subject", 19: "To",
+	20: "Allow-Events", 21: "Via", 23: "Session-Expires",
+	24: "Identity",
 }
 
 // canonical spells well-known headers the way their RFCs do, keyed by the
