@@ -13,6 +13,7 @@ package call
 import (
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/sipscope/sipscope/decode"
@@ -27,6 +28,10 @@ const (
 	// transaction waits for a final response, and the time a UAS
 	// retransmits a 2xx waiting for its ACK (§13.3.1.4).
 	timerB = 64 * t1
+	// duplicateWindow: a repeat sooner than this after the last copy is
+	// no retransmission (Timers A, E and G start at T1) but a duplicate
+	// made by the network or the capture.
+	duplicateWindow = t1 / 2
 	// clockStep is a gap between consecutive packets too long to be time
 	// passing in a capture of live calls: a broken timestamp or files of
 	// different days merged. Timers do not run across it.
@@ -134,8 +139,11 @@ type Stats struct {
 	Malformed                     int
 	// Unplaceable counts messages without a Call-ID or CSeq: they cannot
 	// be tied to any dialog or transaction.
-	Unplaceable     int
+	Unplaceable int
+	// Retransmissions counts repeats sent again by a SIP timer,
+	// Duplicates repeats the capture or network made (Msg.Duplicate).
 	Retransmissions int
+	Duplicates      int
 	BadSDP          int
 	// Methods counts requests by method, Statuses responses by code.
 	Methods  map[string]int
@@ -279,9 +287,8 @@ func (e *Engine) Handle(m *sip.Message, meta *decode.Meta) {
 	e.schedule(ls)
 	if cs := ls.call; cs.live == 0 && !cs.emitted {
 		// A final response may have closed the last open transaction.
-		if at := cs.emitTime(e.linger); at.Before(cs.emitAt) {
-			cs.emitAt = at
-			e.timers.push(timer{at: at, cs: cs})
+		if at := cs.emitTime(e.linger); at.Before(cs.tm.at) {
+			e.timers.set(&cs.tm, at)
 		}
 	}
 	e.refreshNext()
@@ -367,21 +374,17 @@ func (e *Engine) Advance(now time.Time) {
 		switch {
 		case t.cs != nil:
 			cs := t.cs
-			if cs.emitted || !cs.emitAt.Equal(t.at) || cs.live != 0 {
+			if cs.emitted || cs.live != 0 {
 				continue
 			}
 			if at := cs.emitTime(e.linger); at.After(t.at) {
-				cs.emitAt = at
-				e.timers.push(timer{at: at, cs: cs})
+				e.timers.set(&cs.tm, at)
 				continue
 			}
 			e.emit(cs)
-		case t.ls != nil:
-			if t.ls.sched.Equal(t.at) && !t.ls.gone {
-				t.ls.sched = time.Time{}
-				e.fire(t.ls, t.at)
-				e.schedule(t.ls)
-			}
+		case t.ls != nil && !t.ls.gone:
+			e.fire(t.ls, t.at)
+			e.schedule(t.ls)
 		}
 	}
 	e.nc.expire(e, now)
@@ -417,7 +420,19 @@ func (e *Engine) Finish() {
 			}
 		}
 	}
-	slices.SortFunc(calls, func(a, b *callState) int { return a.firstFrame() - b.firstFrame() })
+	slices.SortStableFunc(calls, func(a, b *callState) int {
+		if fa, fb := a.firstFrame(), b.firstFrame(); fa != fb {
+			return fa - fb
+		}
+		la, lb := a.legs[0], b.legs[0]
+		if c := la.leg.Start.Compare(lb.leg.Start); c != 0 {
+			return c
+		}
+		if c := strings.Compare(la.leg.CallID, lb.leg.CallID); c != 0 {
+			return c
+		}
+		return strings.Compare(la.callerTag, lb.callerTag)
+	})
 	for _, cs := range calls {
 		for _, ls := range cs.legs {
 			switch {
@@ -431,7 +446,6 @@ func (e *Engine) Finish() {
 		e.emit(cs)
 	}
 	e.nc.flush(e)
-	e.timers = e.timers[:0]
 	e.next = time.Time{}
 }
 
@@ -460,6 +474,7 @@ func (e *Engine) newLeg(msg *Msg) *legState {
 	}
 	leg.To.Tag = ""
 	ls := &legState{leg: leg, callerTag: m.From.Tag, callerURI: m.From.URI, hopVias: -1}
+	ls.tm = timer{ls: ls, idx: -1}
 	if m.IsRequest() {
 		leg.UAC, leg.UAS = msg.Src, msg.Dst
 	} else {
@@ -483,12 +498,21 @@ func (e *Engine) newLeg(msg *Msg) *legState {
 	e.stats.MaxLiveLegs = max(e.stats.MaxLiveLegs, e.stats.LiveLegs)
 	e.lruPush(ls)
 	ls.call = &callState{legs: []*legState{ls}, live: 1}
+	ls.call.tm = timer{cs: ls.call, idx: -1}
 	if !leg.Partial {
 		ls.callers, ls.dialled = identities(m)
 		e.pair(ls, msg)
 	}
-	for e.stats.LiveLegs > e.maxLegs && e.lruHead != nil && e.lruHead != ls {
-		e.evict(e.lruHead.call)
+	// Make room, never by evicting the call the new leg just joined.
+	for n := e.stats.LiveLegs; e.stats.LiveLegs > e.maxLegs && n > 0; n-- {
+		victim := e.lruHead
+		for victim != nil && victim.call == ls.call {
+			victim = victim.lruNext
+		}
+		if victim == nil {
+			break
+		}
+		e.evict(victim.call)
 	}
 	return ls
 }
@@ -540,6 +564,7 @@ func (e *Engine) evict(cs *callState) {
 // forget drops a leg from every table once its call is emitted.
 func (e *Engine) forget(ls *legState) {
 	ls.gone = true
+	e.timers.remove(&ls.tm)
 	e.lruRemove(ls)
 	e.index.remove(ls)
 	if ls.leg.Correlation != "" && e.byCorr[ls.leg.Correlation] == ls {

@@ -21,16 +21,16 @@ func (e *Engine) onRequest(ls *legState, msg *Msg) {
 		// part of its transaction (§17.1.1.3).
 		if tx := ls.findTxn(txnKeyOf(m, "INVITE")); tx != nil && tx.req.final >= 300 {
 			if tx.ackSeen {
-				e.retransmit(msg, tx.req, nil)
+				e.repeat(msg, tx.req, nil, &tx.ackLast)
 			}
-			tx.ackSeen = true
+			tx.ackSeen, tx.ackLast = true, msg.Time
 			return
 		}
 	}
 	key := txnKeyOf(m, m.Method)
 	tx := ls.findTxn(key)
 	if tx != nil && tx.haveReq && tx.src == msg.Src && tx.dst == msg.Dst {
-		e.retransmit(msg, tx.req, tx.req.first)
+		e.repeat(msg, tx.req, tx.req.first, &tx.last)
 		return
 	}
 	var req *request
@@ -43,22 +43,21 @@ func (e *Engine) onRequest(ls *legState, msg *Msg) {
 	if req == nil {
 		req = ls.newReq(side, msg.Dialog, m.CSeq, m.Method)
 	}
-	if m.Method == "ACK" && req.seenAt(msg) {
+	if m.Method == "ACK" {
 		// Some UACs give each retransmitted ACK of a 2xx a new branch.
-		e.retransmit(msg, req, req.first)
-		return
+		if last := req.seenAt(msg); last != nil {
+			e.repeat(msg, req, req.first, last)
+			return
+		}
 	}
 	if tx == nil {
 		tx = ls.newTxn(key, req)
 	}
-	tx.haveReq, tx.src, tx.dst = true, msg.Src, msg.Dst
+	tx.haveReq, tx.src, tx.dst, tx.last = true, msg.Src, msg.Dst, msg.Time
 	msg.SDP = e.parseSDP(m)
 	first := req.first == nil
 	if first {
 		req.first, req.at = msg, msg.Time
-	}
-	if req.vias < 0 || len(m.Via) < req.vias {
-		req.vias = len(m.Via)
 	}
 	ls.observeAgent(msg)
 	switch m.Method {
@@ -92,29 +91,38 @@ func (e *Engine) onRequest(ls *legState, msg *Msg) {
 	}
 }
 
-// retransmit marks a message as a copy of one seen before between the same
-// addresses; it changes no state.
-func (e *Engine) retransmit(msg *Msg, req *request, original *Msg) {
+// repeat marks a message as a copy of one seen before between the same
+// addresses, last at *last: a retransmission, or a duplicate when too soon
+// for one. It changes no state.
+func (e *Engine) repeat(msg *Msg, req *request, original *Msg, last *time.Time) {
 	msg.Retransmission = true
-	e.stats.Retransmissions++
+	if d := msg.Time.Sub(*last); d >= 0 && d < duplicateWindow {
+		msg.Duplicate = true
+		e.stats.Duplicates++
+	} else {
+		e.stats.Retransmissions++
+	}
+	*last = msg.Time
 	if original != nil {
 		msg.SDP = original.SDP
 	}
-	if req.mid != nil && len(req.mid.Frames) < maxFrames {
+	if req != nil && req.mid != nil && msg.Method == req.method && len(req.mid.Frames) < maxFrames {
 		req.mid.Frames = append(req.mid.Frames, msg.Frame)
 	}
 }
 
-func (r *request) seenAt(msg *Msg) bool {
-	for _, h := range r.hops {
-		if h.src == msg.Src && h.dst == msg.Dst {
-			return true
+// seenAt returns when the request was last seen between the message's
+// addresses, recording them when new (nil).
+func (r *request) seenAt(msg *Msg) *time.Time {
+	for i := range r.hops {
+		if h := &r.hops[i]; h.src == msg.Src && h.dst == msg.Dst {
+			return &h.last
 		}
 	}
 	if len(r.hops) < maxHops {
-		r.hops = append(r.hops, hopPair{msg.Src, msg.Dst})
+		r.hops = append(r.hops, hopPair{msg.Src, msg.Dst, msg.Time})
 	}
-	return false
+	return nil
 }
 
 // onResponse places a response in its client transaction (top Via branch,
@@ -134,9 +142,9 @@ func (e *Engine) onResponse(ls *legState, msg *Msg) {
 	rk := respKey{status: m.StatusCode, toTag: m.To.Tag, rseq: rseqOf(m)}
 	tx := ls.findTxn(key)
 	if tx != nil {
-		for _, s := range tx.resps {
-			if s.key == rk && s.src == msg.Src && s.dst == msg.Dst {
-				e.retransmit(msg, tx.req, s.msg)
+		for i := range tx.resps {
+			if s := &tx.resps[i]; s.key == rk && s.src == msg.Src && s.dst == msg.Dst {
+				e.repeat(msg, tx.req, s.msg, &s.last)
 				return
 			}
 		}
@@ -165,7 +173,7 @@ func (e *Engine) onResponse(ls *legState, msg *Msg) {
 		tx.src, tx.dst = msg.Dst, msg.Src
 	}
 	msg.SDP = e.parseSDP(m)
-	seen := respSeen{key: rk, src: msg.Src, dst: msg.Dst, msg: msg}
+	seen := respSeen{key: rk, src: msg.Src, dst: msg.Dst, msg: msg, last: msg.Time}
 	if len(tx.resps) < maxFrames {
 		tx.resps = append(tx.resps, seen)
 	}
@@ -352,6 +360,9 @@ func (e *Engine) provisionalSDP(ls *legState, ds *dialogState, req *request, msg
 		return RoleNone
 	}
 	reliable := rseqOf(msg.Message) > 0
+	if req.first == nil {
+		return ds.unseenOffer(req, ref, reliable)
+	}
 	if req.offer != nil {
 		n := ds.initNegotiation(req)
 		switch {
@@ -383,6 +394,12 @@ func (e *Engine) provisionalSDP(ls *legState, ds *dialogState, req *request, msg
 // answers (late offer).
 func (e *Engine) finalSDP(ls *legState, ds *dialogState, req *request, msg *Msg) Role {
 	ref := sdpRef(msg)
+	if req.first == nil {
+		if ref == nil {
+			return RoleNone
+		}
+		return ds.unseenOffer(req, ref, true)
+	}
 	if req.offer != nil {
 		n := ds.initNegotiation(req)
 		switch {
@@ -406,6 +423,30 @@ func (e *Engine) finalSDP(ls *legState, ds *dialogState, req *request, msg *Msg)
 		return RoleRepeat
 	}
 	return RoleNone
+}
+
+// unseenOffer applies SDP in a response to an INVITE the capture missed:
+// most INVITEs carry the offer, so it is taken as the answer to an offer
+// not seen (Negotiation.Offer nil).
+func (ds *dialogState) unseenOffer(req *request, ref *SDPRef, reliable bool) Role {
+	n := ds.initNeg
+	if n == nil {
+		n = &Negotiation{Method: "INVITE", CSeq: req.cseq, Offerer: UAC}
+		ds.initNeg = n
+		ds.d.Negotiations = append(ds.d.Negotiations, n)
+	}
+	switch {
+	case n.Answer != nil:
+		return RoleRepeat
+	case !reliable:
+		if n.Preview == nil {
+			n.Preview = ref
+		}
+		return RolePreview
+	}
+	n.Answer = ref
+	ds.complete(n)
+	return RoleAnswer
 }
 
 // initNegotiation returns the dialog's exchange for the INVITE's offer,
@@ -791,16 +832,14 @@ func (ls *legState) deadlineIdle(e *Engine) time.Time {
 	return ls.lastActivity.Add(e.early)
 }
 
-// schedule makes sure the leg has a timer entry at its next deadline.
+// schedule puts the leg's timer at its next deadline; an ended leg has
+// none (its call's emission timer takes over).
 func (e *Engine) schedule(ls *legState) {
 	if ls.ended || ls.gone {
+		e.timers.remove(&ls.tm)
 		return
 	}
-	d := ls.deadline(e)
-	if ls.sched.IsZero() || d.Before(ls.sched) {
-		ls.sched = d
-		e.timers.push(timer{at: d, ls: ls})
-	}
+	e.timers.set(&ls.tm, ls.deadline(e))
 }
 
 // end marks a leg ended at 'at' on the engine's clock; its call is emitted
@@ -821,9 +860,9 @@ func (e *Engine) end(ls *legState, reason EndReason, msg *Msg, at time.Time) {
 		cs.lastEnd = at
 	}
 	e.confirmByEnd(ls)
+	e.timers.remove(&ls.tm)
 	if cs.live == 0 && !cs.emitted {
-		cs.emitAt = cs.emitTime(e.linger)
-		e.timers.push(timer{at: cs.emitAt, cs: cs})
+		e.timers.set(&cs.tm, cs.emitTime(e.linger))
 	}
 }
 
@@ -836,5 +875,5 @@ func (e *Engine) revive(ls *legState) {
 	leg := ls.leg
 	leg.EndReason, leg.End, leg.EndFrame = Ongoing, time.Time{}, 0
 	ls.call.live++
-	ls.call.emitAt = time.Time{}
+	e.timers.remove(&ls.call.tm)
 }
