@@ -39,6 +39,8 @@ Exit status:
 		SilenceErrors: true,
 	}
 	root.AddCommand(newAnalyzeCmd())
+	root.AddCommand(newLadderCmd())
+	root.AddCommand(newReportCmd())
 	root.AddCommand(newExplainCmd())
 	root.AddCommand(newLiveCmd())
 	return root
