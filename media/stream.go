@@ -91,8 +91,9 @@ type Stream struct {
 	// the tracker was flushed.
 	Finished bool `json:"finished,omitempty"`
 
-	a   analysis
-	win window
+	a      analysis
+	win    window
+	series series
 
 	flow   *flowState
 	origin *originState
@@ -202,6 +203,7 @@ func (s *Stream) add(p *packet, spanGap time.Duration) {
 		}
 	}
 	s.a.add(p.h.SequenceNumber, p.h.Timestamp, p.h.PayloadType, p.h.Marker, p.ms, s.curClock, p.frame)
+	s.record(p)
 	dup, late := s.win.add(p.h.SequenceNumber)
 	if dup {
 		s.Duplicates++

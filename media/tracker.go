@@ -116,7 +116,11 @@ type heldPacket struct {
 type Tracker struct {
 	opt Options
 
-	live    map[streamKey]*Stream
+	live map[streamKey]*Stream
+	// recent holds live streams by a cheap hash of their key, in front
+	// of live: hashing two addresses for the map costs as much as the
+	// rest of counting a packet.
+	recent  [recentSlots]*Stream
 	done    []*Stream
 	flows   map[flowKey]*flowState
 	origins map[originKey]*originState
@@ -210,8 +214,15 @@ func (t *Tracker) Datagram(m *decode.Meta, payload []byte) {
 	p.frame, p.at = m.Frame, m.Time
 	p.ms = float64(m.Time.Sub(t.base)) / float64(time.Millisecond)
 	p.payload = payload[p.h.PayloadOffset : p.h.PayloadOffset+p.h.PayloadLength]
+	slot := &t.recent[recentSlot(m.Src, m.Dst, p.h.SSRC)]
+	if s := *slot; s != nil && s.SSRC == p.h.SSRC && s.Dst == m.Dst && s.Src == m.Src {
+		t.count.RTP++
+		s.add(p, t.opt.SpanGap)
+		return
+	}
 	key := streamKey{src: m.Src, dst: m.Dst, ssrc: p.h.SSRC}
 	if s := t.live[key]; s != nil {
+		*slot = s
 		t.count.RTP++
 		s.add(p, t.opt.SpanGap)
 		return
@@ -272,6 +283,20 @@ func (t *Tracker) probation(key streamKey, p *packet) {
 		t.count.RTP++
 		s.add(&q, t.opt.SpanGap)
 	}
+}
+
+// recentSlots is the size of Tracker.recent: a few times the streams of
+// a busy capture, so that most have a slot of their own.
+const (
+	recentBits  = 12
+	recentSlots = 1 << recentBits
+)
+
+// recentSlot hashes a stream key by its ports and SSRC, which tell the
+// streams of one host apart, far more cheaply than the map's hash.
+func recentSlot(src, dst netip.AddrPort, ssrc uint32) int {
+	h := (ssrc ^ uint32(src.Port())<<16 ^ uint32(dst.Port())) * 0x9e3779b1
+	return int(h >> (32 - recentBits))
 }
 
 func (t *Tracker) evictCandidate() {
@@ -377,6 +402,9 @@ func (t *Tracker) finish(ss []*Stream, keep bool) {
 	slices.SortFunc(ss, byFirstFrame)
 	for _, s := range ss {
 		delete(t.live, streamKey{s.Src, s.Dst, s.SSRC})
+		if slot := &t.recent[recentSlot(s.Src, s.Dst, s.SSRC)]; *slot == s {
+			*slot = nil
+		}
 		t.unindex(s)
 		s.settle()
 		s.Finished = true
