@@ -48,7 +48,7 @@ func FromCall(c *analysis.Call) *Diagram {
 		d.Spans = append(d.Spans, Span{
 			FromFrame: s.FirstFrame, ToFrame: s.LastFrame, Start: s.First, End: s.Last,
 			From: b.mediaHost(s.Src, s.SourceAnnounced), To: b.mediaHost(s.Dst, s.Announced),
-			Label: StreamLabel(s), SSRC: s.SSRC,
+			Label: streamLabel(s), SSRC: s.SSRC,
 		})
 	}
 	d.Notes = mediaNotes(&c.Media)
@@ -77,9 +77,9 @@ func reasonsOf(e *explain.Explanation) []Reason {
 	return out
 }
 
-// StreamLabel describes an RTP stream in a few words: codec, packets,
+// streamLabel describes an RTP stream in a few words: codec, packets,
 // loss and the worst jitter.
-func StreamLabel(s *media.Stream) string {
+func streamLabel(s *media.Stream) string {
 	codec := s.Codec
 	if codec == "" {
 		codec = "PT " + strconv.Itoa(int(s.PayloadType))
@@ -267,7 +267,7 @@ func (b *hostBuilder) sipHost(ap netip.AddrPort) string {
 
 // mediaHost names the host of an RTP address: the signalling host on its
 // IP (the one that announced it when the IP is split), else a media
-// relay placed beside the host whose SDP announced it.
+// relay, to be placed beside the host whose SDP announced it.
 func (b *hostBuilder) mediaHost(ap netip.AddrPort, ann *media.Announcement) string {
 	if ann != nil && ann.Signal.Addr() == ap.Addr() {
 		if k := b.key(ann.Signal); b.info[k] != nil && b.info[k].sip {
@@ -280,9 +280,6 @@ func (b *hostBuilder) mediaHost(ap netip.AddrPort, ann *media.Announcement) stri
 		}
 	}
 	k := ap.Addr().String()
-	if b.split[ap.Addr()] {
-		k = ap.String()
-	}
 	if b.info[k] == nil {
 		h := &hostInfo{ip: ap.Addr()}
 		if ann != nil && ann.Signal.IsValid() {

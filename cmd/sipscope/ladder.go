@@ -30,13 +30,13 @@ func newLadderCmd() *cobra.Command {
 	var f ladderFlags
 	cmd := &cobra.Command{
 		Use:   "ladder FILE...",
-		Short: "Draw the ladder of one call: every leg, every SIP message, the RTP streams and why the media went where it did",
+		Short: "Draw one call as a ladder: its legs, SIP messages, RTP streams and reasons",
 		Long: `ladder draws one call as a sequence diagram: a column per host (phone,
 Asterisk, proxy, media relay), an arrow per SIP message of every leg with its
 frame number, time and a short SDP note, RTP streams as double lines with
 their packets, loss and jitter, where the media path changed, and the explain
 reasons marked at the frames they cite. Re-INVITEs that crossed (glare) are
-drawn crossing.
+marked, and drawn crossing when no other message came between them.
 
 On a terminal the ladder is text that fits the terminal's width, in colour;
 --format (or the extension of -o) picks SVG, a self-contained HTML page (click
@@ -50,12 +50,12 @@ an arrow to read the message), Mermaid or PlantUML instead.`,
 			return runLadder(cmd.OutOrStdout(), cmd.ErrOrStderr(), args, &f)
 		},
 	}
-	cmd.Flags().StringVar(&f.call, "call", "", "the call to draw: Call-ID of any leg, number, or row of `sipscope analyze` (needed when the capture holds more than one call)")
+	cmd.Flags().StringVar(&f.call, "call", "", "the call to draw: Call-ID of any leg, number, or row of sipscope analyze (needed when the capture holds more than one call)")
 	cmd.Flags().StringVarP(&f.format, "format", "f", "", "text, svg, html, mermaid or plantuml (default: from the -o extension, else text)")
 	cmd.Flags().StringVarP(&f.output, "output", "o", "", "write to this file instead of standard output")
 	cmd.Flags().BoolVar(&f.ascii, "ascii", false, "draw text with ASCII characters only")
 	cmd.Flags().IntVar(&f.width, "width", 0, "width of the text in columns (default: the terminal's, else unlimited)")
-	cmd.Flags().StringVar(&f.color, "color", "auto", "colour text: auto (on a terminal, unless NO_COLOR is set), always or never")
+	cmd.Flags().StringVar(&f.color, "color", "auto", "colour text: auto (on a terminal, unless NO_COLOR is set or TERM=dumb), always or never")
 	f.common.register(cmd)
 	return cmd
 }
@@ -88,7 +88,7 @@ func runLadder(stdout, stderr io.Writer, args []string, f *ladderFlags) error {
 		if opt.Width == 0 && tty {
 			opt.Width = cols
 		}
-		opt.Color = color == colorAuto && tty && os.Getenv("NO_COLOR") == ""
+		opt.Color = color == colorAuto && tty && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
 	}
 	opt.Color = opt.Color || (format == ladder.Text && color == colorAlways)
 	err = writeOutput(f.output, stdout, func(w io.Writer) error { return ladder.Render(w, d, format, opt) })

@@ -18,7 +18,7 @@ func newReportCmd() *cobra.Command {
 	var f reportFlags
 	cmd := &cobra.Command{
 		Use:   "report FILE... -o report.html",
-		Short: "Write one self-contained HTML page for a whole capture: calls, ladders, RTP quality plots, reasons",
+		Short: "Write one self-contained HTML page of a capture: calls, ladders, RTP plots",
 		Long: `report writes one HTML file that opens offline in any browser: the table of
 calls (click a column to sort, type to filter), and for each call its ladder
 (click an arrow to read the message), the reasons its media went where it
