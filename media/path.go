@@ -138,33 +138,14 @@ func Path(c CallView, streams []*Stream) Verdict {
 	v.pick(streams)
 	var out Verdict
 	out.NAT = v.nat()
-	if len(v.spans) == 0 {
-		first := 0
-		var at time.Time
-		var eps []string
-		for _, l := range c.Legs {
-			for i := range l.Announcements {
-				a := &l.Announcements[i]
-				if !a.usable() {
-					continue
-				}
-				if first == 0 || a.Frame < first {
-					first, at = a.Frame, a.Time
-				}
-				eps = appendUnique(eps, a.Endpoint().String())
-			}
-		}
-		if first == 0 {
-			return out
-		}
-		out.Kind = NoneCaptured
-		out.Basis = fmt.Sprintf("SDP announced media at %s but the capture holds no RTP for it; "+
-			"the capture may have been filtered (a SIP-only filter, say) or taken where the media does not pass",
-			strings.Join(eps, ", "))
-		out.Timeline = []Segment{{Kind: NoneCaptured, FromFrame: first, FromTime: at, Basis: out.Basis}}
-		return out
+	var timeline []Segment
+	if len(v.spans) > 0 {
+		timeline = v.timeline()
 	}
-	out.Timeline = v.timeline()
+	if len(timeline) == 0 {
+		return v.noneCaptured(out, len(v.spans) > 0)
+	}
+	out.Timeline = timeline
 	byKind := map[PathKind]int{}
 	for _, s := range out.Timeline {
 		byKind[s.Kind] += s.Packets
@@ -180,6 +161,39 @@ func Path(c CallView, streams []*Stream) Verdict {
 	if len(out.Timeline) > 1 {
 		out.Basis += fmt.Sprintf(" (the path of most packets, %d, of %d segments)", byKind[out.Kind], len(out.Timeline))
 	}
+	return out
+}
+
+// noneCaptured is the verdict when no stretch of RTP makes a path: no RTP
+// at all, or only strays (a packet or two around a re-INVITE or hangup).
+func (v *view) noneCaptured(out Verdict, strays bool) Verdict {
+	first := 0
+	var at time.Time
+	var eps []string
+	for _, l := range v.call.Legs {
+		for i := range l.Announcements {
+			a := &l.Announcements[i]
+			if !a.usable() {
+				continue
+			}
+			if first == 0 || a.Frame < first {
+				first, at = a.Frame, a.Time
+			}
+			eps = appendUnique(eps, a.Endpoint().String())
+		}
+	}
+	if first == 0 {
+		return out
+	}
+	out.Kind = NoneCaptured
+	held := "no RTP"
+	if strays {
+		held = "only stray RTP packets, too few to make a path,"
+	}
+	out.Basis = fmt.Sprintf("SDP announced media at %s but the capture holds %s for it; "+
+		"the capture may have been filtered (a SIP-only filter, say) or taken where the media does not pass",
+		strings.Join(eps, ", "), held)
+	out.Timeline = []Segment{{Kind: NoneCaptured, FromFrame: first, FromTime: at, Basis: out.Basis}}
 	return out
 }
 

@@ -291,3 +291,23 @@ func TestDTMFInCorpus(t *testing.T) {
 		t.Errorf("nDPI: %q", got)
 	}
 }
+
+// TestPathOfStrayPacketsOnly covers a call whose only RTP is a packet each
+// way at different moments (what a PBX sees of phones that went direct at
+// once): no span makes a path, so the verdict says only strays were seen.
+func TestPathOfStrayPacketsOnly(t *testing.T) {
+	tr := NewTracker(Options{})
+	f := feeder{tr: tr}
+	a, b := ap("192.0.2.1:5060"), ap("192.0.2.2:5060")
+	anns := []Announcement{
+		f.announce("c", UAC, a, ap("192.0.2.1:4000")),
+		f.announce("c", UAS, b, ap("192.0.2.2:5000")),
+	}
+	call := CallView{Legs: []LegView{{ID: "c", UAC: a.Addr(), UAS: b.Addr(), Announcements: anns}}}
+	f.flow(ap("192.0.2.1:4000"), ap("192.0.2.2:5000"), 1, 0, 1)
+	f.flow(ap("192.0.2.2:5000"), ap("192.0.2.1:4000"), 2, 3*time.Second, 1)
+	v := Path(call, tr.Streams())
+	if v.Kind != NoneCaptured || !strings.Contains(v.Basis, "stray") || len(v.Timeline) != 1 {
+		t.Errorf("verdict %+v", v)
+	}
+}

@@ -42,6 +42,7 @@ Exit status:
 	root.AddCommand(newLadderCmd())
 	root.AddCommand(newReportCmd())
 	root.AddCommand(newExplainCmd())
+	root.AddCommand(newReproduceCmd())
 	root.AddCommand(newLiveCmd())
 	return root
 }
