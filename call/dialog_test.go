@@ -237,3 +237,30 @@ func TestPhoneAnsweringThenCallingIsNotPaired(t *testing.T) {
 		t.Errorf("%d calls, want 2", len(calls))
 	}
 }
+
+// A 2xx the capture missed is inferred from the ACK on a branch of its own
+// or from a BYE by the UAS, so the leg still ends by its hangup.
+func TestMissed2xxInferred(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		run  func(d *dlg, inv *wire)
+		want EndReason
+	}{
+		{"ACK then caller BYE", func(d *dlg, inv *wire) { d.ack(inv, ""); d.in(UAC, "BYE", "") }, CallerHangup},
+		{"callee BYE", func(d *dlg, inv *wire) { d.in(UAS, "BYE", "") }, CalleeHangup},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, Options{})
+			d := h.dialog("miss-1", alice, bob)
+			inv := d.invite(sdpBody("10.0.0.1", 4000, "", 0))
+			d.reply(inv, 180, "")
+			h.at(3 * time.Second)
+			tc.run(d, inv)
+			c := onlyCall(t, h.finish())
+			l := c.Legs[0]
+			if l.EndReason != tc.want || l.Dialogs[0].State != Terminated || l.Dialogs[0].ConfirmFrame != 0 {
+				t.Errorf("end %v dialog %+v", l.EndReason, l.Dialogs[0])
+			}
+		})
+	}
+}

@@ -159,8 +159,15 @@ func buildCall(order []*legState) *Call {
 			c.Glare = append(c.Glare, buildGlare(g, i, ls, servers))
 		}
 	}
-	slices.SortStableFunc(c.Glare, func(a, b Glare) int { return a.Requests[0].Frame - b.Requests[0].Frame })
+	slices.SortStableFunc(c.Glare, func(a, b Glare) int { return firstRequestFrame(a) - firstRequestFrame(b) })
 	return c
+}
+
+func firstRequestFrame(g Glare) int {
+	if len(g.Requests) == 0 {
+		return 0
+	}
+	return g.Requests[0].Frame
 }
 
 func hasKey(m map[*legState]int, k *legState) bool {

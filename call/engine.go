@@ -190,7 +190,7 @@ type Engine struct {
 	lruHead *legState
 	lruTail *legState
 
-	byCorr map[string]*legState
+	byCorr map[string][]*legState // legs by correlation header value
 	index  pairIndex
 
 	timers timerHeap
@@ -213,7 +213,7 @@ func NewEngine(opt Options) *Engine {
 		window:  opt.PairWindow,
 		maxLegs: opt.MaxDialogs,
 		legs:    make(map[string]*legState),
-		byCorr:  make(map[string]*legState),
+		byCorr:  make(map[string][]*legState),
 		index:   newPairIndex(),
 		nc:      newNonCall(),
 		tombs:   newTombstones(),
@@ -567,8 +567,13 @@ func (e *Engine) forget(ls *legState) {
 	e.timers.remove(&ls.tm)
 	e.lruRemove(ls)
 	e.index.remove(ls)
-	if ls.leg.Correlation != "" && e.byCorr[ls.leg.Correlation] == ls {
-		delete(e.byCorr, ls.leg.Correlation)
+	if v := ls.leg.Correlation; v != "" {
+		list := slices.DeleteFunc(e.byCorr[v], func(x *legState) bool { return x == ls })
+		if len(list) == 0 {
+			delete(e.byCorr, v)
+		} else {
+			e.byCorr[v] = list
+		}
 	}
 	id := ls.leg.CallID
 	if head := e.legs[id]; head == ls {

@@ -27,9 +27,10 @@ type legState struct {
 	dialogs []*dialogState
 	pending []*request // requests waiting for a final response
 
-	initial   *request // latest INVITE without a To tag from the UAC
-	initOffer *SDPRef  // the offer it carried
-	hopVias   int      // fewest Vias on the initial INVITE seen (-1: none)
+	initial   *request  // latest INVITE without a To tag from the UAC
+	inviteAt  time.Time // when it was first seen
+	initOffer *SDPRef   // the offer it carried
+	hopVias   int       // fewest Vias on the initial INVITE seen (-1: none)
 	maxVias   int
 	cancelled bool
 	reasonHdr string // Reason header (RFC 3326) of a BYE or CANCEL
@@ -164,6 +165,7 @@ const (
 	maxCrossings = 32
 	maxFrames    = 64
 	maxMidDialog = 1024
+	maxExchanges = 1024 // negotiations recorded per dialog
 )
 
 func (ls *legState) add(msg *Msg) {
@@ -247,6 +249,9 @@ func (ls *legState) addPending(r *request) {
 		if p == r {
 			return
 		}
+	}
+	if len(ls.pending) >= maxReqsPerLeg {
+		ls.pending = append(ls.pending[:0], ls.pending[1:]...)
 	}
 	ls.pending = append(ls.pending, r)
 }
@@ -370,9 +375,16 @@ func (ds *dialogState) established(s Side) *SDPRef {
 // offer opens a new exchange in the dialog.
 func (ds *dialogState) offer(by Side, method string, cseq int, ref *SDPRef) *Negotiation {
 	n := &Negotiation{Method: method, CSeq: cseq, Offerer: by, Offer: ref}
-	ds.d.Negotiations = append(ds.d.Negotiations, n)
+	ds.record(n)
 	ds.pending = n
 	return n
+}
+
+// record adds an exchange to the dialog's history, up to a cap.
+func (ds *dialogState) record(n *Negotiation) {
+	if len(ds.d.Negotiations) < maxExchanges {
+		ds.d.Negotiations = append(ds.d.Negotiations, n)
+	}
 }
 
 // header returns the first value of a header by its canonical name without

@@ -74,8 +74,8 @@ type Pairing struct {
 type Link struct {
 	Upstream, Downstream int // indexes into Call.Legs
 	// Server is the address that was UAS of the upstream leg and UAC of the
-	// downstream leg (invalid when the legs were joined by a correlation
-	// header alone).
+	// downstream leg (invalid when a correlation header alone joined legs
+	// sent from elsewhere).
 	Server     netip.Addr
 	Basis      string
 	Confidence float64
@@ -104,8 +104,10 @@ type Leg struct {
 	Start       time.Time // first message
 	Answer      time.Time // first 2xx to the INVITE; zero when unanswered
 	AnswerFrame int
-	End         time.Time // the message that ended the leg
-	EndFrame    int
+	// End is when the leg ended: the time of the message that ended it
+	// (EndFrame), or of the timeout or capture end (EndFrame 0).
+	End      time.Time
+	EndFrame int
 
 	// Status is the final response to the leg's INVITE (2xx when any fork
 	// answered), 0 when none was seen; Reason is its reason phrase, or the
@@ -113,11 +115,11 @@ type Leg struct {
 	Status    int
 	Reason    string
 	EndReason EndReason
-	// Partial is set when the capture missed the leg's first INVITE, so
-	// roles were guessed from the first message seen.
+	// Partial is set when the capture missed the leg's first INVITE; unless
+	// the first message seen was a response to it, roles were guessed.
 	Partial bool
 	// Challenges counts 401/407 answers to the leg's INVITEs (RFC 3261
-	// §22): the INVITE was sent again with credentials.
+	// §22), after which a UAC sends the INVITE again with credentials.
 	Challenges int
 
 	// Messages holds every message of the leg in capture order, copies and

@@ -75,6 +75,7 @@ const (
 
 // Scan limits keep a busy server's candidate lists cheap to search.
 const (
+	maxCorrelated = 16
 	maxScanRecent = 4096
 	maxScanList   = 256
 	maxCandidates = 64
@@ -143,9 +144,19 @@ func (x *pairIndex) list(kind uint8, key numKey) *idxList {
 	return l
 }
 
-func (x *pairIndex) insert(ls *legState, kind uint8, key numKey) {
+// insert adds the leg to a list; with renew it moves it to the list's end
+// if already there (a new INVITE of the leg, after a challenge, restarts
+// its timing).
+func (x *pairIndex) insert(ls *legState, kind uint8, key numKey, renew bool) {
 	for _, n := range ls.nodes {
 		if n.kind == kind && n.key == key {
+			if l := n.list; renew && l.tail != n {
+				unlink(n)
+				l.n++
+				n.prev, n.next = l.tail, nil
+				l.tail.next = n
+				l.tail = n
+			}
 			return
 		}
 	}
@@ -161,34 +172,41 @@ func (x *pairIndex) insert(ls *legState, kind uint8, key numKey) {
 	ls.nodes = append(ls.nodes, n)
 }
 
-// addServer registers a leg as received by host.
-func (x *pairIndex) addServer(ls *legState, host netip.Addr) {
+// addServer registers a leg as received by host; renew marks a new INVITE
+// of the leg.
+func (x *pairIndex) addServer(ls *legState, host netip.Addr, renew bool) {
 	if !host.IsValid() {
 		return
 	}
-	x.insert(ls, kindRecent, numKey{host: host})
+	x.insert(ls, kindRecent, numKey{host: host}, renew)
 	for _, n := range ls.callers {
-		x.insert(ls, kindNum, numKey{host, indexKey(n)})
+		x.insert(ls, kindNum, numKey{host, indexKey(n)}, renew)
 	}
 	for _, n := range ls.dialled {
-		x.insert(ls, kindNum, numKey{host, indexKey(n)})
+		x.insert(ls, kindNum, numKey{host, indexKey(n)}, renew)
 	}
+}
+
+// unlink takes a node out of its list.
+func unlink(n *idxNode) {
+	l := n.list
+	if n.prev != nil {
+		n.prev.next = n.next
+	} else {
+		l.head = n.next
+	}
+	if n.next != nil {
+		n.next.prev = n.prev
+	} else {
+		l.tail = n.prev
+	}
+	l.n--
 }
 
 func (x *pairIndex) remove(ls *legState) {
 	for _, n := range ls.nodes {
 		l := n.list
-		if n.prev != nil {
-			n.prev.next = n.next
-		} else {
-			l.head = n.next
-		}
-		if n.next != nil {
-			n.next.prev = n.prev
-		} else {
-			l.tail = n.prev
-		}
-		l.n--
+		unlink(n)
 		if l.n == 0 {
 			switch n.kind {
 			case kindRecent:
@@ -201,6 +219,16 @@ func (x *pairIndex) remove(ls *legState) {
 		}
 	}
 	ls.nodes = nil
+}
+
+// receivedBy reports whether the leg's INVITE reached host.
+func (ls *legState) receivedBy(host netip.Addr) bool {
+	for _, n := range ls.nodes {
+		if n.kind == kindRecent && n.key.host == host {
+			return true
+		}
+	}
+	return false
 }
 
 // identities returns the normalised caller numbers (From,
@@ -221,8 +249,8 @@ func identities(m *sip.Message) (callers, dialled []string) {
 	}
 	callers = addUnique(callers, m.From.URI)
 	for _, name := range []string{"P-Asserted-Identity", "Remote-Party-ID"} {
-		if v := header(m, name); v != "" {
-			callers = addUnique(callers, sip.ParseNameAddr(sip.SplitList(v)[0]).URI)
+		if vs := sip.SplitList(header(m, name)); len(vs) > 0 {
+			callers = addUnique(callers, sip.ParseNameAddr(vs[0]).URI)
 		}
 	}
 	dialled = addUnique(dialled, m.RequestURI)
@@ -328,16 +356,37 @@ func (c *candidate) better(o *candidate) bool {
 // role (the INVITE comes from a host that recently received an INVITE),
 // preferring matching numbers, then timing.
 func (e *Engine) pair(ls *legState, msg *Msg) {
+	host := addrHost(msg.Src)
 	if v := ls.leg.Correlation; v != "" {
-		p, basis := e.byCorr[v], "correlation header value shared with an earlier leg"
+		// Of the legs sharing the value, the one the sender received (a
+		// chain of servers passing the header on), else the first.
+		list := e.byCorr[v]
+		var p *legState
+		for i := len(list) - 1; i >= 0 && p == nil; i-- {
+			if c := list[i]; !c.ended && c.receivedBy(host) {
+				p = c
+			}
+		}
+		for i := 0; i < len(list) && p == nil; i++ {
+			if !list[i].ended {
+				p = list[i]
+			}
+		}
+		basis := "correlation header value shared with an earlier leg"
 		if p == nil && v != ls.leg.CallID {
-			p, basis = e.legs[v], "correlation header names the upstream leg's Call-ID"
+			if head := e.legs[v]; head != nil && !head.ended {
+				p, basis = head, "correlation header names the upstream leg's Call-ID"
+			}
 		}
-		if p == nil {
-			e.byCorr[v] = ls
+		if len(list) < maxCorrelated {
+			e.byCorr[v] = append(list, ls)
 		}
-		if p != nil && !p.gone && !p.ended && p.call != ls.call {
-			e.link(p, ls, netip.Addr{}, basis, confCorrelation)
+		if p != nil && p.call != ls.call {
+			server := netip.Addr{}
+			if p.receivedBy(host) {
+				server = host
+			}
+			e.link(p, ls, server, basis, confCorrelation)
 			return
 		}
 	}
@@ -347,7 +396,6 @@ func (e *Engine) pair(ls *legState, msg *Msg) {
 			return
 		}
 	}
-	host := addrHost(msg.Src)
 	cands := e.candidates(ls, host, msg.Time)
 	if len(cands) == 0 {
 		return
@@ -396,11 +444,11 @@ func (e *Engine) candidates(ls *legState, host netip.Addr, at time.Time) []candi
 	x.stamp++
 	var out []candidate
 	consider := func(c *legState) {
-		if c.stamp == x.stamp || c == ls || c.ended || c.gone || c.call == ls.call || c.leg.Start.After(at) {
+		if c.stamp == x.stamp || c == ls || c.ended || c.gone || c.call == ls.call || c.inviteAt.After(at) {
 			return
 		}
 		c.stamp = x.stamp
-		k := candidate{ls: c, dt: at.Sub(c.leg.Start)}
+		k := candidate{ls: c, dt: at.Sub(c.inviteAt)}
 		k.caller, k.dialled = matchAny(ls.callers, c.callers), matchAny(ls.dialled, c.dialled)
 		k.n = b2i(k.caller != "") + b2i(k.dialled != "")
 		k.inWindow = k.dt <= e.window
@@ -424,7 +472,7 @@ func (e *Engine) candidates(ls *legState, host netip.Addr, at time.Time) []candi
 	if l := x.recent[host]; l != nil {
 		i := 0
 		for n := l.tail; n != nil && i < maxScanRecent; n, i = n.prev, i+1 {
-			if at.Sub(n.ls.leg.Start) > e.window {
+			if at.Sub(n.ls.inviteAt) > e.window {
 				break
 			}
 			consider(n.ls)
@@ -478,13 +526,8 @@ func (e *Engine) link(parent, child *legState, server netip.Addr, basis string, 
 func (e *Engine) answered(ls *legState, msg *Msg) {
 	host := addrHost(msg.Src)
 	ls.answered = host
-	if len(ls.children) == 0 && !ls.leg.Partial {
-		for _, n := range ls.nodes {
-			if n.kind == kindRecent && n.key.host == host {
-				e.index.insert(ls, kindLocal, numKey{host: host})
-				break
-			}
-		}
+	if len(ls.children) == 0 && !ls.leg.Partial && ls.receivedBy(host) {
+		e.index.insert(ls, kindLocal, numKey{host: host}, false)
 	}
 	for _, c := range ls.children {
 		if c.link == nil || c.leg.Answer.IsZero() {

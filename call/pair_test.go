@@ -250,3 +250,44 @@ func TestServerKindRecognised(t *testing.T) {
 		t.Errorf("agents %+v / %+v", l.UACAgent, l.UASAgent)
 	}
 }
+
+// A correlation header passed along a chain of servers pairs each leg with
+// the one its sender received, so the call stays a chain.
+func TestCorrelationHeaderAlongAChain(t *testing.T) {
+	h := newHarness(t, Options{})
+	s1, s2 := "10.0.5.1:5060", "10.0.5.2:5060"
+	l1 := h.dialog("xc-1", alice, party{s1, "sip:900@s1"})
+	l2 := h.dialog("xc-2", party{s1, "sip:gw@s1"}, party{s2, "sip:901@s2"})
+	l3 := h.dialog("xc-3", party{s2, "sip:gw@s2"}, bob)
+	for i, d := range []*dlg{l1, l2, l3} {
+		h.at(time.Duration(i) * 5 * time.Second) // far apart: only the header ties them
+		d.invite("", "X-CID: call-77")
+	}
+	c := onlyCall(t, h.finish())
+	if callIDs(c) != "xc-1,xc-2,xc-3" || len(c.Links) != 2 {
+		t.Fatalf("legs %s links %d", callIDs(c), len(c.Links))
+	}
+	for i, want := range []string{"10.0.5.1", "10.0.5.2"} {
+		k := c.Links[i]
+		if k.Upstream != i || k.Downstream != i+1 || k.Server.String() != want || k.Confidence < 0.99 {
+			t.Errorf("link %d: %+v", i, k)
+		}
+	}
+}
+
+// After a challenge, timing counts from the INVITE sent with credentials.
+func TestPairingTimesFromTheAuthenticatedInvite(t *testing.T) {
+	h := newHarness(t, Options{})
+	in := inbound(h, "auth-in", party{"10.0.0.1:5060", "sip:anonymous@anonymous.invalid"}, "100")
+	inv := in.invite("")
+	ch := in.replyTag(inv, 401, "ch1", "")
+	in.ackFailure(inv, ch)
+	h.at(3 * time.Second)
+	in.invite("", `Authorization: Digest username="x"`)
+	h.at(3*time.Second + ms(10))
+	h.dialog("auth-out", party{pbx.addr, "sip:trunk@pbx"}, party{"10.0.0.20:5060", "sip:queue@gw"}).invite("")
+	c := onlyCall(t, h.finish())
+	if !strings.Contains(c.Pairing.Basis, "10ms after") || c.Pairing.Confidence != 0.6 {
+		t.Errorf("pairing %+v", c.Pairing)
+	}
+}

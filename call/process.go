@@ -19,11 +19,16 @@ func (e *Engine) onRequest(ls *legState, msg *Msg) {
 	if m.Method == "ACK" {
 		// The ACK of a non-2xx final shares the INVITE's branch and is
 		// part of its transaction (§17.1.1.3).
-		if tx := ls.findTxn(txnKeyOf(m, "INVITE")); tx != nil && tx.req.final >= 300 {
+		tx := ls.findTxn(txnKeyOf(m, "INVITE"))
+		if tx != nil && (tx.req.final >= 300 || tx.req.final == 0 && tx.key.cseq == 0) {
 			if tx.ackSeen {
 				e.repeat(msg, tx.req, nil, &tx.ackLast)
 			}
 			tx.ackSeen, tx.ackLast = true, msg.Time
+			if tx.req.final == 0 {
+				// The failure it acknowledges was not captured.
+				e.initialFailure(ls, tx.req, msg, 0, "failure response not captured")
+			}
 			return
 		}
 	}
@@ -235,8 +240,11 @@ func (e *Engine) initialInvite(ls *legState, req *request, msg *Msg, first bool)
 		ls.maxVias = vias
 		leg.UAS = msg.Dst
 	}
+	if first {
+		ls.inviteAt = msg.Time
+	}
 	if !leg.Partial {
-		e.index.addServer(ls, addrHost(msg.Dst))
+		e.index.addServer(ls, addrHost(msg.Dst), first)
 	}
 	if !first {
 		if msg.SDP != nil {
@@ -267,7 +275,7 @@ func (e *Engine) initialResponse(ls *legState, req *request, msg *Msg, first boo
 	code := m.StatusCode
 	if !first {
 		if code >= 300 {
-			e.initialFailure(ls, req, msg)
+			e.initialFailure(ls, req, msg, msg.StatusCode, msg.Reason)
 		}
 		return role
 	}
@@ -323,14 +331,24 @@ func (e *Engine) initialResponse(ls *legState, req *request, msg *Msg, first boo
 			e.rejected(ls, n)
 		}
 	}
-	e.initialFailure(ls, req, msg)
+	e.initialFailure(ls, req, msg, msg.StatusCode, msg.Reason)
 	return RoleNone
+}
+
+// answerUnseen records that the INVITE was answered with a 2xx the capture
+// did not hold: the dialog is confirmed, without a frame to show for it.
+func (e *Engine) answerUnseen(ls *legState, ds *dialogState, inv *request) {
+	inv.final = 200
+	ls.dropPending(inv)
+	if ds.d.State != Confirmed && ds.d.State != Terminated {
+		ds.d.State = Confirmed
+	}
 }
 
 // initialFailure ends the leg on a failure response to its INVITE, but only
 // as seen at the hop nearest the caller: a forking proxy may still try
 // other branches after one fails (RFC 3261 §16.7).
-func (e *Engine) initialFailure(ls *legState, req *request, msg *Msg) {
+func (e *Engine) initialFailure(ls *legState, req *request, msg *Msg, status int, phrase string) {
 	if ls.ended || req != ls.initial || ls.confirmed() || !ls.leg.Answer.IsZero() {
 		return
 	}
@@ -339,9 +357,9 @@ func (e *Engine) initialFailure(ls *legState, req *request, msg *Msg) {
 	}
 	ls.dropPending(req)
 	leg := ls.leg
-	leg.Status, leg.Reason = msg.StatusCode, msg.Reason
+	leg.Status, leg.Reason = status, phrase
 	reason := Failed
-	if ls.cancelled || msg.StatusCode == 487 {
+	if ls.cancelled || status == 487 {
 		reason = Cancelled
 		if ls.reasonHdr != "" {
 			leg.Reason = ls.reasonHdr
@@ -433,7 +451,7 @@ func (ds *dialogState) unseenOffer(req *request, ref *SDPRef, reliable bool) Rol
 	if n == nil {
 		n = &Negotiation{Method: "INVITE", CSeq: req.cseq, Offerer: UAC}
 		ds.initNeg = n
-		ds.d.Negotiations = append(ds.d.Negotiations, n)
+		ds.record(n)
 	}
 	switch {
 	case n.Answer != nil:
@@ -454,7 +472,7 @@ func (ds *dialogState) unseenOffer(req *request, ref *SDPRef, reliable bool) Rol
 func (ds *dialogState) initNegotiation(req *request) *Negotiation {
 	if ds.initNeg == nil || ds.initNeg.Offer != req.offer {
 		ds.initNeg = &Negotiation{Method: "INVITE", CSeq: req.cseq, Offerer: UAC, Offer: req.offer}
-		ds.d.Negotiations = append(ds.d.Negotiations, ds.initNeg)
+		ds.record(ds.initNeg)
 	}
 	return ds.initNeg
 }
@@ -638,6 +656,11 @@ func (e *Engine) bye(ls *legState, req *request, msg *Msg, first bool) {
 		ls.reasonHdr = r
 	}
 	if ds := ls.inDialog(msg); ds != nil {
+		if inv := ls.initial; inv != nil && inv.final == 0 && req.side == UAS {
+			// The UAS sends BYE only in a confirmed dialog (§15): the
+			// capture missed the 2xx.
+			e.answerUnseen(ls, ds, inv)
+		}
 		d := ds.d
 		if d.ByeFrame == 0 {
 			d.ByeFrame, d.ByeSide = msg.Frame, req.side
@@ -680,11 +703,18 @@ func (e *Engine) ack(ls *legState, req *request, msg *Msg, first bool) {
 		}
 		return
 	}
-	if ds.ackCSeq == msg.CSeq {
-		ds.ackDue = time.Time{}
-		if ds.d.ACKFrame == 0 && ls.initial != nil && ls.initial.cseq == msg.CSeq {
+	if inv := ls.initial; inv != nil && inv.cseq == msg.CSeq && inv.side == req.side {
+		if inv.final == 0 {
+			// An ACK on a branch of its own acknowledges a 2xx the
+			// capture missed (the ACK of a failure shares the INVITE's).
+			e.answerUnseen(ls, ds, inv)
+		}
+		if ds.d.ACKFrame == 0 {
 			ds.d.ACKFrame = msg.Frame
 		}
+	}
+	if ds.ackCSeq == msg.CSeq {
+		ds.ackDue = time.Time{}
 	}
 	n := ds.pending
 	offered := n != nil && n.Method == "INVITE" && n.CSeq == msg.CSeq && n.Offerer != req.side

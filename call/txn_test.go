@@ -279,3 +279,19 @@ func TestProxyHopsAreOneLeg(t *testing.T) {
 		t.Errorf("dialogs %+v", l.Dialogs)
 	}
 }
+
+// An ACK on the INVITE's own branch acknowledges a failure even when the
+// capture missed the failure response itself.
+func TestACKOfUnseenFailureEndsLeg(t *testing.T) {
+	h := newHarness(t, Options{})
+	d := h.dialog("unseen-1", alice, bob)
+	inv := d.invite(sdpBody("10.0.0.1", 4000, "", 0))
+	d.reply(inv, 180, "")
+	h.at(2 * time.Second)
+	a := d.ackFailure(inv, inv)
+	c := onlyCall(t, h.finish())
+	l := c.Legs[0]
+	if l.EndReason != Failed || l.EndFrame != a.frame || l.Status != 0 || l.Reason != "failure response not captured" {
+		t.Errorf("end %v f%d status %d %q", l.EndReason, l.EndFrame, l.Status, l.Reason)
+	}
+}
