@@ -104,6 +104,24 @@ func TestAuthChallengeKeepsOneLeg(t *testing.T) {
 	}
 }
 
+// A user who takes half a minute to enter credentials after a challenge
+// still makes one leg: the challenged call is held past the usual linger.
+func TestSlowAuthRetryKeepsOneLeg(t *testing.T) {
+	h := newHarness(t, Options{})
+	d := h.dialog("auth-slow", alice, pbx)
+	inv := d.invite(sdpBody("10.0.0.1", 4000, "", 0))
+	ch := d.replyTag(inv, 407, "px1", "")
+	d.ackFailure(inv, ch)
+	h.at(34 * time.Second)
+	inv2 := d.invite(sdpBody("10.0.0.1", 4000, "", 0), `Proxy-Authorization: Digest username="alice"`)
+	rej := d.replyTag(inv2, 403, "px2", "")
+	d.ackFailure(inv2, rej)
+	c := onlyCall(t, h.finish())
+	if l := c.Legs[0]; l.Challenges != 1 || l.Status != 403 {
+		t.Errorf("challenges %d status %d, want 1 and 403", l.Challenges, l.Status)
+	}
+}
+
 // Every way a leg ends gets its reason.
 func TestEndReasons(t *testing.T) {
 	for _, tc := range []struct {

@@ -48,6 +48,10 @@ const (
 	// DefaultLinger is Timer K/T4: how long an unreliable transport may
 	// still deliver retransmissions of a completed transaction (§17.1.2.2).
 	DefaultLinger = 5 * time.Second
+	// AuthLinger replaces Linger for a call whose last answer was a
+	// 401 or 407 challenge, so that the INVITE sent again with
+	// credentials joins the same leg.
+	AuthLinger = 2 * time.Minute
 	// DefaultPairWindow is how long after an INVITE reaches a server an
 	// INVITE it sends may be paired with it on timing alone.
 	DefaultPairWindow = 2 * time.Second

@@ -24,6 +24,12 @@ type callState struct {
 func (cs *callState) emitTime(linger time.Duration) time.Time {
 	t := cs.lastEnd
 	for _, ls := range cs.legs {
+		if s := ls.leg.Status; (s == 401 || s == 407) && linger < AuthLinger {
+			// A challenged INVITE is normally sent again with credentials
+			// in the same dialog attempt (RFC 3261 §22.2), after the user
+			// or the phone found them: hold the leg so the retry joins it.
+			linger = AuthLinger
+		}
 		for _, r := range ls.pending {
 			if r.deadline.After(t) {
 				t = r.deadline
