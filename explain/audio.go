@@ -138,11 +138,15 @@ func (x *explainer) noneCaptured() {
 	for _, l := range x.f.c.Legs {
 		for _, d := range l.Dialogs {
 			for _, n := range d.Negotiations {
-				if n.Answer != nil && n.Rejected == 0 {
-					frames = append(frames, n.Offer.Frame, n.Answer.Frame)
-					if n.Offer.Media.Direction != sdp.Inactive && n.Answer.Media.Direction != sdp.Inactive {
-						inactive = false
-					}
+				refs := completed(n)
+				for _, r := range refs {
+					frames = append(frames, r.Frame)
+				}
+				// An answer to an inactive offer is inactive too (RFC
+				// 3264 §6.1), so the answer alone settles an exchange
+				// whose offer the capture missed.
+				if len(refs) > 0 && !slices.ContainsFunc(refs, func(r *call.SDPRef) bool { return r.Media.Direction == sdp.Inactive }) {
+					inactive = false
 				}
 			}
 		}

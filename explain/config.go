@@ -65,6 +65,13 @@ func LoadConfig(name string) ([]*astconf.Config, []*astconf.File, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	configs, dialplans := configsAndDialplans(files)
+	return configs, dialplans, nil
+}
+
+// configsAndDialplans sorts parsed files into channel driver
+// configurations and dialplans, leaving out any other file.
+func configsAndDialplans(files []*astconf.File) ([]*astconf.Config, []*astconf.File) {
 	var configs []*astconf.Config
 	var dialplans []*astconf.File
 	for _, f := range files {
@@ -74,7 +81,7 @@ func LoadConfig(name string) ([]*astconf.Config, []*astconf.File, error) {
 			dialplans = append(dialplans, f)
 		}
 	}
-	return configs, dialplans, nil
+	return configs, dialplans
 }
 
 func isDialplan(f *astconf.File) bool {

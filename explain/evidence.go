@@ -32,7 +32,10 @@ type bridge struct {
 	releases, anchors, refused []action
 }
 
-// action is one mid-dialog request of a bridge's server.
+// action is one mid-dialog request of a bridge's server. Its req.Offer is
+// never nil: a bridge keeps only requests whose offer the capture holds,
+// since where the offer points the media is what makes the request a
+// release or a re-anchor.
 type action struct {
 	req *call.Request
 	leg int // 0 up, 1 down
@@ -226,7 +229,9 @@ func (f *facts) legFacts(l *call.Leg, farSide call.Side) *legFacts {
 			continue
 		}
 		for _, n := range d.Negotiations {
-			if n.Answer == nil || n.Rejected != 0 {
+			// An exchange whose offer the capture missed cannot say what
+			// the two sides agreed on.
+			if n.Offer == nil || completed(n) == nil {
 				continue
 			}
 			lf.offer, lf.answer = n.Offer, n.Answer
@@ -472,10 +477,7 @@ func latestDirection(l *call.Leg, side call.Side, before int) (sdp.Direction, *c
 	var ref *call.SDPRef
 	for _, d := range l.Dialogs {
 		for _, n := range d.Negotiations {
-			if n.Answer == nil || n.Rejected != 0 {
-				continue
-			}
-			for _, r := range []*call.SDPRef{n.Offer, n.Answer} {
+			for _, r := range completed(n) {
 				if r.Sender == side && r.Frame <= before && (ref == nil || r.Frame > ref.Frame) {
 					ref, dir = r, r.Media.Direction
 				}
@@ -483,4 +485,18 @@ func latestDirection(l *call.Leg, side call.Side, before int) (sdp.Direction, *c
 		}
 	}
 	return dir, ref
+}
+
+// completed returns the SDPs of an exchange that ended in an answer
+// rather than a refusal: the offer and the answer, or the answer alone
+// when the capture missed the message that carried the offer. It returns
+// nil for an exchange still pending or refused.
+func completed(n *call.Negotiation) []*call.SDPRef {
+	switch {
+	case n.Answer == nil || n.Rejected != 0:
+		return nil
+	case n.Offer == nil:
+		return []*call.SDPRef{n.Answer}
+	}
+	return []*call.SDPRef{n.Offer, n.Answer}
 }

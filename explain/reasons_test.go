@@ -1,12 +1,14 @@
 package explain
 
 import (
+	"bytes"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sipscope/sipscope/astconf"
+	"github.com/sipscope/sipscope/call"
 	"github.com/sipscope/sipscope/call/policy"
 )
 
@@ -367,16 +369,30 @@ func loadConf(t *testing.T, text string) ([]*astconf.Config, []*astconf.File) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cs []*astconf.Config
-	var ds []*astconf.File
-	for _, f := range files {
-		if c := astconf.NewConfig(f); c != nil {
-			cs = append(cs, c)
-		} else if isDialplan(f) {
-			ds = append(ds, f)
-		}
+	return configsAndDialplans(files)
+}
+
+// oneCall runs a scenario through the pipeline and returns its call,
+// which must be the only one.
+func oneCall(t *testing.T, build func(*scenario)) Input {
+	t.Helper()
+	s := newScenario(t)
+	build(s)
+	ins := s.analyze()
+	if len(ins) != 1 {
+		t.Fatalf("%d calls, want 1", len(ins))
 	}
-	return cs, ds
+	return ins[0]
+}
+
+// input is the case's call with its configuration.
+func (tc *explainCase) input(t *testing.T) Input {
+	t.Helper()
+	in := oneCall(t, tc.build)
+	if tc.conf != "" {
+		in.Configs, in.Dialplans = loadConf(t, tc.conf)
+	}
+	return in
 }
 
 // TestReasons runs each synthetic capture through the pipeline and checks
@@ -384,17 +400,7 @@ func loadConf(t *testing.T, text string) ([]*astconf.Config, []*astconf.File) {
 func TestReasons(t *testing.T) {
 	for _, tc := range explainCases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newScenario(t)
-			tc.build(s)
-			ins := s.analyze()
-			if len(ins) != 1 {
-				t.Fatalf("%d calls, want 1", len(ins))
-			}
-			in := ins[0]
-			if tc.conf != "" {
-				in.Configs, in.Dialplans = loadConf(t, tc.conf)
-			}
-			e := Explain(in)
+			e := Explain(tc.input(t))
 			checkReasons(t, e)
 			if tc.path != "" && string(e.Path) != tc.path {
 				t.Errorf("path %q, want %q", e.Path, tc.path)
@@ -479,6 +485,60 @@ func TestEveryCodeTriggeredAndAvoided(t *testing.T) {
 		}
 		if !want || !not {
 			t.Errorf("%s: triggering case %v, close case %v", c.Code, want, not)
+		}
+	}
+}
+
+// TestExplainSurvivesExchangesWithoutTheirOffer explains calls in which
+// the capture missed the message that carried an offer but holds the
+// answer: the call engine then records an exchange with an Answer and no
+// Offer, and every reason must make do with what is there.
+func TestExplainSurvivesExchangesWithoutTheirOffer(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		build func(*scenario)
+		path  string
+	}{
+		{"no RTP captured", func(s *scenario) { newB2BUA(s).setup().hangup(3 * time.Second) }, "none-captured"},
+		{"anchored", func(s *scenario) { anchoredCall(s) }, "anchored"},
+		{"released by re-INVITE", func(s *scenario) { directCall(s) }, "direct"},
+		{"held and re-anchored", func(s *scenario) { holdCall(s, true) }, "direct"},
+		{"one-way", func(s *scenario) {
+			c := newB2BUA(s).setup()
+			s.rtp(c.ma.addr, c.pa.addr, 0xa1, 0, 25*ms, 3*time.Second)
+			c.hangup(3 * time.Second)
+		}, "one-way"},
+	} {
+		for _, drop := range []struct {
+			name string
+			do   func(*call.Leg)
+		}{
+			{"the offer of every exchange", func(l *call.Leg) {
+				for _, n := range l.Negotiations() {
+					n.Offer = nil
+				}
+			}},
+			{"the offer of every re-INVITE", func(l *call.Leg) {
+				for _, r := range l.MidDialog {
+					r.Offer = nil
+				}
+			}},
+		} {
+			t.Run(tc.name+" without "+drop.name, func(t *testing.T) {
+				in := oneCall(t, tc.build)
+				if string(in.Verdict.Kind) != tc.path {
+					t.Fatalf("path %q, want %q", in.Verdict.Kind, tc.path)
+				}
+				for _, l := range in.Call.Legs {
+					drop.do(l)
+				}
+				e := Explain(in)
+				checkReasons(t, e)
+				var b bytes.Buffer
+				if err := WriteText(&b, []Explanation{e}, TextOptions{Width: 60}); err != nil {
+					t.Fatal(err)
+				}
+			})
 		}
 	}
 }

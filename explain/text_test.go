@@ -67,13 +67,7 @@ func explainNamed(t *testing.T, name string) Explanation {
 		if tc.name != name {
 			continue
 		}
-		s := newScenario(t)
-		tc.build(s)
-		in := s.analyze()[0]
-		if tc.conf != "" {
-			in.Configs, in.Dialplans = loadConf(t, tc.conf)
-		}
-		return Explain(in)
+		return Explain(tc.input(t))
 	}
 	t.Fatalf("no case %q", name)
 	return Explanation{}
@@ -105,16 +99,7 @@ func loadCorpusConf(t *testing.T, dir, base string) ([]*astconf.Config, []*astco
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cs []*astconf.Config
-	var ds []*astconf.File
-	for _, f := range files {
-		if c := astconf.NewConfig(f); c != nil {
-			cs = append(cs, c)
-		} else if isDialplan(f) {
-			ds = append(ds, f)
-		}
-	}
-	return cs, ds
+	return configsAndDialplans(files)
 }
 
 // TestGoldenCorpus renders the Asterisk corpus with its configurations.

@@ -194,19 +194,21 @@ func toASCII(s string) string {
 	return s
 }
 
-// wrap breaks s into lines of at most w cells, at spaces where it can;
-// runs of spaces inside a line are kept.
-func wrap(s string, w int) []string {
-	if w <= 0 || width(s) <= w {
+// wrap breaks s into lines of at most first cells for the first line and
+// rest cells for the others, which the caller indents; it breaks at spaces
+// where it can, and runs of spaces inside a line are kept.
+func wrap(s string, first, rest int) []string {
+	if first <= 0 || width(s) <= first {
 		return []string{s}
 	}
+	rest = max(rest, 1)
 	var lines []string
 	var line strings.Builder
-	lw := 0
+	lw, w := 0, first
 	flush := func() {
 		lines = append(lines, strings.TrimRight(line.String(), " "))
 		line.Reset()
-		lw = 0
+		lw, w = 0, rest
 	}
 	for i, word := range strings.Split(s, " ") {
 		ww := width(word)
@@ -218,9 +220,10 @@ func wrap(s string, w int) []string {
 				lw++
 			}
 		}
-		for ww > w-lw && lw == 0 && ww > w {
+		for lw == 0 && ww > w {
 			head := cutCells(word, w)
 			lines = append(lines, head)
+			w = rest
 			word = word[len(head):]
 			ww = width(word)
 		}

@@ -4,10 +4,11 @@
 // they cite. It renders text for terminals, SVG, a self-contained HTML page,
 // Mermaid and PlantUML.
 //
-// The package knows nothing of packets or calls: its input is a Diagram,
-// built by whoever analyzed the capture. Every string in a Diagram is
-// treated as untrusted, because most of it comes from packets: renderers
-// strip control characters and escape for their output syntax.
+// The renderers draw a Diagram and know nothing of packets or calls;
+// FromCall builds one from a call the analysis package found, and any
+// other source may build its own. Every string in a Diagram is treated as
+// untrusted, because most of it comes from packets: renderers strip
+// control characters and escape for their output syntax.
 package ladder
 
 import (
@@ -94,8 +95,9 @@ type Message struct {
 	SDP            string
 	Retransmission bool
 	// Glare marks a request that crossed another one in the opposite
-	// direction (RFC 3261 §14.1); a glare request directly followed by its
-	// counterpart is drawn as crossing arrows.
+	// direction (RFC 3261 §14.1); a glare request and its counterpart on
+	// the same leg, when close by, are drawn as crossing arrows (see
+	// Rows).
 	Glare bool
 	// Raw is the whole message, shown when the arrow is clicked in HTML.
 	Raw string
@@ -161,7 +163,7 @@ type Row struct {
 	Note    *Note
 	// Reasons are the 1-based numbers of the reasons citing this row.
 	Reasons []int
-	// CrossNext is set on a glare message whose counterpart is the next
+	// CrossNext is set on a glare request whose counterpart is the next
 	// row: the two are drawn crossing.
 	CrossNext bool
 	// Leg is the 1-based number of Message.Leg in order of appearance,
@@ -258,7 +260,8 @@ func (d *Diagram) Start() time.Time {
 }
 
 // Rows merges messages, spans and notes into drawing order: by frame, and
-// at equal frames a message before a span before a note. Each reason's
+// at equal frames a message before a span before a note, except that a
+// glare request's counterpart follows it directly (CrossNext). Each reason's
 // number is attached to the message at a cited frame, else to the span
 // starting there or the first span whose frames contain it, else to a
 // RowMark of its own.
@@ -303,13 +306,53 @@ func (d *Diagram) Rows() []Row {
 		return a.Kind < b.Kind
 	})
 	for i := 0; i+1 < len(rows); i++ {
-		a, b := rows[i].Message, rows[i+1].Message
-		if a != nil && b != nil && a.Glare && b.Glare && a.From == b.To && a.To == b.From && a.From != a.To {
-			rows[i].CrossNext = true
-			i++
+		j := glarePartner(rows, i)
+		if j < 0 {
+			continue
 		}
+		// The counterpart is pulled up next to the request it crossed
+		// because the crossing is what the reader must see: both
+		// requests were in flight at once on one dialog (RFC 3261
+		// §14.1), which two arrows rows apart would not show. Only other
+		// legs' messages, spans and notes are passed over, never a
+		// message of the pair's own leg, so each dialog keeps its order;
+		// and every row keeps its frame number in the gutter, so the
+		// capture order can still be read.
+		p := rows[j]
+		copy(rows[i+2:j+1], rows[i+1:j])
+		rows[i+1] = p
+		rows[i].CrossNext = true
+		i++
 	}
 	return rows
+}
+
+// glareWindow is how many rows after a glare request its counterpart may
+// stand and still be drawn crossing it: messages of other legs that fell
+// between the two in the capture, a span, a note.
+const glareWindow = 8
+
+// glarePartner returns the index of the row whose request crossed the
+// glare request at row i: the next glare request of the same leg in the
+// opposite direction, within glareWindow rows and with no other message
+// of that leg between, whose order would then change. It returns -1 when
+// there is none.
+func glarePartner(rows []Row, i int) int {
+	a := rows[i].Message
+	if a == nil || !a.Glare || a.From == a.To {
+		return -1
+	}
+	for j := i + 1; j < len(rows) && j <= i+glareWindow; j++ {
+		b := rows[j].Message
+		if b == nil || b.Leg != a.Leg {
+			continue
+		}
+		if b.Glare && b.From == a.To && b.To == a.From {
+			return j
+		}
+		return -1
+	}
+	return -1
 }
 
 // sortFrame puts rows without a frame last.

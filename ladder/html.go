@@ -103,7 +103,7 @@ func JSONForScript(v any) ([]byte, error) {
 
 var htmlStyle = svgCSS + pageCSS
 
-func renderHTML(w io.Writer, d *Diagram) error {
+func renderHTML(w io.Writer, d *Diagram, opt Options) error {
 	data, err := JSONForScript(MessageTexts(d))
 	if err != nil {
 		return err
@@ -118,7 +118,7 @@ func renderHTML(w io.Writer, d *Diagram) error {
 	bw.WriteString("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
 	bw.WriteString("<title>" + title + "</title>\n<style>" + htmlStyle + "</style>\n</head>\n<body>\n")
 	bw.WriteString("<header><h1>" + title + "</h1></header>\n<div class=\"view\">\n<div class=\"lad\">\n")
-	writeSVG(bw, d, true)
+	writeSVG(bw, d, Options{Fragment: true, NoLegend: opt.NoLegend})
 	bw.WriteString("</div>\n<aside class=\"raw\"><h2 id=\"raw-head\" class=\"hint\">Click an arrow to see its message.</h2><pre id=\"raw-text\"></pre></aside>\n</div>\n")
 	bw.WriteString("<script type=\"application/json\" id=\"ladder-messages\">")
 	bw.Write(data)

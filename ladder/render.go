@@ -73,6 +73,10 @@ type Options struct {
 	// Fragment makes SVG output an element to embed in an HTML page: no
 	// XML declaration and no <style>; the page must include StyleSheet.
 	Fragment bool
+	// NoLegend leaves the list of reasons out, for a page that lists them
+	// itself; arrows still carry the reasons' numbers ([1]), which then
+	// refer to that list, numbered from 1 in Diagram.Reasons order.
+	NoLegend bool
 }
 
 // Render writes the diagram in format f.
@@ -85,13 +89,13 @@ func Render(w io.Writer, d *Diagram, f Format, opt Options) error {
 	case Text:
 		err = renderText(w, d, opt)
 	case SVG:
-		err = renderSVG(w, d, opt.Fragment)
+		err = renderSVG(w, d, opt)
 	case HTML:
-		err = renderHTML(w, d)
+		err = renderHTML(w, d, opt)
 	case Mermaid:
-		err = renderMermaid(w, d)
+		err = renderMermaid(w, d, opt)
 	case PlantUML:
-		err = renderPlantUML(w, d)
+		err = renderPlantUML(w, d, opt)
 	default:
 		return fmt.Errorf("ladder: unknown format %v", f)
 	}

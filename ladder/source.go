@@ -89,6 +89,19 @@ func spanSourceLabel(r *Row) string {
 	return s
 }
 
+// participantLabel is a host's column header in a diagram source: its
+// title and address, each escaped by text, on two lines joined by br.
+func participantLabel(h *Host, text func(string) string, br string) string {
+	label := text(hostTitle(h))
+	if a := Clean(h.Addr); a != "" {
+		if label != "" {
+			label += br
+		}
+		label += text(a)
+	}
+	return label
+}
+
 // overAll names the hosts a note spanning the diagram sits over.
 func overAll(d *Diagram, ids map[string]string, sep string) string {
 	first := ids[d.Hosts[0].ID]
@@ -98,7 +111,44 @@ func overAll(d *Diagram, ids map[string]string, sep string) string {
 	return first + sep + ids[d.Hosts[len(d.Hosts)-1].ID]
 }
 
-func renderMermaid(w io.Writer, d *Diagram) error {
+// rowSyntax is how one diagram source language writes each kind of row,
+// a line each with its newline.
+type rowSyntax struct {
+	// crossOpen, crossNext and crossEnd wrap a crossing glare pair in a
+	// block that says the two requests were in flight at once: before
+	// the first, before the second and after it.
+	crossOpen, crossNext, crossEnd string
+	message, span, note, mark      func(r *Row) string
+}
+
+// writeRows writes the rows in drawing order in a source language.
+func writeRows(bw *bufio.Writer, rows []Row, syn rowSyntax) {
+	for i := range rows {
+		r := &rows[i]
+		second := i > 0 && rows[i-1].CrossNext
+		switch {
+		case r.CrossNext:
+			bw.WriteString(syn.crossOpen)
+		case second:
+			bw.WriteString(syn.crossNext)
+		}
+		switch r.Kind {
+		case RowMessage:
+			bw.WriteString(syn.message(r))
+		case RowSpan:
+			bw.WriteString(syn.span(r))
+		case RowNote:
+			bw.WriteString(syn.note(r))
+		case RowMark:
+			bw.WriteString(syn.mark(r))
+		}
+		if second {
+			bw.WriteString(syn.crossEnd)
+		}
+	}
+}
+
+func renderMermaid(w io.Writer, d *Diagram, opt Options) error {
 	bw := bufio.NewWriter(w)
 	ids := sourceIDs(d)
 	start := d.Start()
@@ -108,29 +158,15 @@ func renderMermaid(w io.Writer, d *Diagram) error {
 	}
 	for i := range d.Hosts {
 		h := &d.Hosts[i]
-		label := mermaidText(hostTitle(h))
-		if a := Clean(h.Addr); a != "" {
-			if label != "" {
-				label += "<br/>"
-			}
-			label += mermaidText(a)
-		}
-		bw.WriteString("    participant " + ids[h.ID] + " as " + label + "\n")
+		bw.WriteString("    participant " + ids[h.ID] + " as " + participantLabel(h, mermaidText, "<br/>") + "\n")
 	}
 	if len(d.Hosts) == 0 {
 		return bw.Flush()
 	}
-	rows := d.Rows()
-	for i := range rows {
-		r := &rows[i]
-		switch r.Kind {
-		case RowMessage:
+	writeRows(bw, d.Rows(), rowSyntax{
+		crossOpen: "    par glare: the requests crossed\n    ", crossNext: "    and\n    ", crossEnd: "    end\n",
+		message: func(r *Row) string {
 			m := r.Message
-			if r.CrossNext {
-				bw.WriteString("    par glare: the requests crossed\n    ")
-			} else if i > 0 && rows[i-1].CrossNext {
-				bw.WriteString("    and\n    ")
-			}
 			arrow := "->>"
 			if m.Kind != Request {
 				arrow = "-->>"
@@ -139,23 +175,23 @@ func renderMermaid(w io.Writer, d *Diagram) error {
 			if m.SDP != "" {
 				text += "<br/>" + mermaidText(sdpLabel(m))
 			}
-			bw.WriteString("    " + ids[m.From] + arrow + ids[m.To] + ": " + text + "\n")
-			if i > 0 && rows[i-1].CrossNext {
-				bw.WriteString("    end\n")
-			}
-		case RowSpan:
-			bw.WriteString("    " + ids[r.Span.From] + "-)" + ids[r.Span.To] + ": " + mermaidText(spanSourceLabel(r)) + "\n")
-		case RowNote:
+			return "    " + ids[m.From] + arrow + ids[m.To] + ": " + text + "\n"
+		},
+		span: func(r *Row) string {
+			return "    " + ids[r.Span.From] + "-)" + ids[r.Span.To] + ": " + mermaidText(spanSourceLabel(r)) + "\n"
+		},
+		note: func(r *Row) string {
 			over := overAll(d, ids, ",")
 			if r.Note.Host != "" {
 				over = ids[r.Note.Host]
 			}
-			bw.WriteString("    Note over " + over + ": " + mermaidText(noteText(r.Note, false)) + "\n")
-		case RowMark:
-			bw.WriteString("    Note over " + overAll(d, ids, ",") + ": " + mermaidText("frame "+strconv.Itoa(r.Frame)+" "+reasonMarks(r.Reasons)) + "\n")
-		}
-	}
-	if len(d.Reasons) > 0 {
+			return "    Note over " + over + ": " + mermaidText(noteText(r.Note, false)) + "\n"
+		},
+		mark: func(r *Row) string {
+			return "    Note over " + overAll(d, ids, ",") + ": " + mermaidText("frame "+strconv.Itoa(r.Frame)+" "+reasonMarks(r.Reasons)) + "\n"
+		},
+	})
+	if len(d.Reasons) > 0 && !opt.NoLegend {
 		bw.WriteString("    Note over " + overAll(d, ids, ",") + ": Reasons")
 		for i := range d.Reasons {
 			bw.WriteString("<br/>" + mermaidText(legendLine(i, &d.Reasons[i], false)))
@@ -165,7 +201,7 @@ func renderMermaid(w io.Writer, d *Diagram) error {
 	return bw.Flush()
 }
 
-func renderPlantUML(w io.Writer, d *Diagram) error {
+func renderPlantUML(w io.Writer, d *Diagram, opt Options) error {
 	bw := bufio.NewWriter(w)
 	ids := sourceIDs(d)
 	start := d.Start()
@@ -175,30 +211,17 @@ func renderPlantUML(w io.Writer, d *Diagram) error {
 	}
 	for i := range d.Hosts {
 		h := &d.Hosts[i]
-		label := plantText(hostTitle(h))
-		if a := Clean(h.Addr); a != "" {
-			if label != "" {
-				label += `\n`
-			}
-			label += plantText(a)
-		}
+		label := participantLabel(h, plantText, `\n`)
 		bw.WriteString(`participant "` + strings.ReplaceAll(label, `"`, "&#34;") + `" as ` + ids[h.ID] + "\n")
 	}
 	if len(d.Hosts) == 0 {
 		bw.WriteString("@enduml\n")
 		return bw.Flush()
 	}
-	rows := d.Rows()
-	for i := range rows {
-		r := &rows[i]
-		switch r.Kind {
-		case RowMessage:
+	writeRows(bw, d.Rows(), rowSyntax{
+		crossOpen: "par glare: the requests crossed\n", crossNext: "else\n", crossEnd: "end\n",
+		message: func(r *Row) string {
 			m := r.Message
-			if r.CrossNext {
-				bw.WriteString("par glare: the requests crossed\n")
-			} else if i > 0 && rows[i-1].CrossNext {
-				bw.WriteString("else\n")
-			}
 			arrow := "->"
 			switch {
 			case m.Kind == ErrorResponse:
@@ -212,23 +235,23 @@ func renderPlantUML(w io.Writer, d *Diagram) error {
 			if m.SDP != "" {
 				text += `\n` + plantText(sdpLabel(m))
 			}
-			bw.WriteString(ids[m.From] + " " + arrow + " " + ids[m.To] + " : " + text + "\n")
-			if i > 0 && rows[i-1].CrossNext {
-				bw.WriteString("end\n")
-			}
-		case RowSpan:
-			bw.WriteString(ids[r.Span.From] + " -[#15803d]> " + ids[r.Span.To] + " : " + plantText(spanSourceLabel(r)) + "\n")
-		case RowNote:
+			return ids[m.From] + " " + arrow + " " + ids[m.To] + " : " + text + "\n"
+		},
+		span: func(r *Row) string {
+			return ids[r.Span.From] + " -[#15803d]> " + ids[r.Span.To] + " : " + plantText(spanSourceLabel(r)) + "\n"
+		},
+		note: func(r *Row) string {
 			over := overAll(d, ids, ", ")
 			if r.Note.Host != "" {
 				over = ids[r.Note.Host]
 			}
-			bw.WriteString("note over " + over + " " + noteColourHex(r.Note.Kind) + " : " + plantText(noteText(r.Note, false)) + "\n")
-		case RowMark:
-			bw.WriteString("note over " + overAll(d, ids, ", ") + " : " + plantText("frame "+strconv.Itoa(r.Frame)+" "+reasonMarks(r.Reasons)) + "\n")
-		}
-	}
-	if len(d.Reasons) > 0 {
+			return "note over " + over + " " + noteColourHex(r.Note.Kind) + " : " + plantText(noteText(r.Note, false)) + "\n"
+		},
+		mark: func(r *Row) string {
+			return "note over " + overAll(d, ids, ", ") + " : " + plantText("frame "+strconv.Itoa(r.Frame)+" "+reasonMarks(r.Reasons)) + "\n"
+		},
+	})
+	if len(d.Reasons) > 0 && !opt.NoLegend {
 		bw.WriteString("legend left\nReasons\n")
 		for i := range d.Reasons {
 			bw.WriteString(plantText(legendLine(i, &d.Reasons[i], false)) + "\n")

@@ -82,13 +82,13 @@ type svgLayout struct {
 	head   []string   // lines under the title
 }
 
-func renderSVG(w io.Writer, d *Diagram, fragment bool) error {
+func renderSVG(w io.Writer, d *Diagram, opt Options) error {
 	bw := bufio.NewWriter(w)
-	writeSVG(bw, d, fragment)
+	writeSVG(bw, d, opt)
 	return bw.Flush()
 }
 
-func layoutSVG(d *Diagram) *svgLayout {
+func layoutSVG(d *Diagram, opt Options) *svgLayout {
 	l := &svgLayout{d: d, rows: d.Rows()}
 	n := len(d.Hosts)
 	start := d.Start()
@@ -224,7 +224,7 @@ func layoutSVG(d *Diagram) *svgLayout {
 			if cols < 30 {
 				cols = textCols - 2
 			}
-			l.notes[i] = wrap(noteText(r.Note, false), cols)
+			l.notes[i] = wrap(noteText(r.Note, false), cols, cols)
 			y += 10
 			l.ys[i] = y
 			y += float64(len(l.notes[i]))*lineH + 8
@@ -236,9 +236,11 @@ func layoutSVG(d *Diagram) *svgLayout {
 	}
 	y += 16
 	l.bottom = y
-	legendCols := min(int((l.width-2*padPx)/charW)-4, maxLegend)
-	for i := range d.Reasons {
-		l.legend = append(l.legend, wrap(legendLine(i, &d.Reasons[i], false), legendCols))
+	if !opt.NoLegend {
+		legendCols := min(int((l.width-2*padPx)/charW)-4, maxLegend)
+		for i := range d.Reasons {
+			l.legend = append(l.legend, wrap(legendLine(i, &d.Reasons[i], false), legendCols, legendCols))
+		}
 	}
 	if len(l.legend) > 0 {
 		y += 30
@@ -285,8 +287,9 @@ func (w svgWriter) s(parts ...string) {
 	}
 }
 
-func writeSVG(bw *bufio.Writer, d *Diagram, fragment bool) {
-	l := layoutSVG(d)
+func writeSVG(bw *bufio.Writer, d *Diagram, opt Options) {
+	l := layoutSVG(d, opt)
+	fragment := opt.Fragment
 	w := svgWriter{bw}
 	W, H := px(l.width), px(l.height)
 	if !fragment {

@@ -150,13 +150,13 @@ func (t *textRenderer) header() []string {
 }
 
 func (t *textRenderer) legend() []string {
-	if len(t.d.Reasons) == 0 {
+	if len(t.d.Reasons) == 0 || t.opt.NoLegend {
 		return nil
 	}
 	lim := t.limit(0)
 	out := []string{"", t.paint("Reasons", cBold)}
 	for i := range t.d.Reasons {
-		for j, l := range wrap(legendLine(i, &t.d.Reasons[i], t.opt.ASCII), lim-6) {
+		for j, l := range wrap(legendLine(i, &t.d.Reasons[i], t.opt.ASCII), lim-6, lim-6) {
 			prefix := "  "
 			if j > 0 {
 				prefix = "      "
@@ -459,7 +459,8 @@ func (t *textRenderer) noteLines(r *Row, xs []int, total, lim int) []string {
 		x = max(xs[0]+2, lim-width(text))
 	}
 	var out []string
-	for i, l := range wrap(text, max(lim-x, 20)) {
+	room := max(lim-x, 20)
+	for i, l := range wrap(text, room, room-2) {
 		if i > 0 {
 			l = "  " + l
 		}
@@ -509,7 +510,7 @@ func (t *textRenderer) list() []string {
 	indent := t.gutterWidth()
 	body := max(lim-indent, 20)
 	emit := func(r *Row, text string, col colour, indent int) {
-		for i, l := range wrap(text, body-indent-2) {
+		for i, l := range wrap(text, body-indent-2, body-indent-2) {
 			g := t.gutter(nil)
 			if r != nil && i == 0 {
 				g = t.gutter(r)

@@ -1,6 +1,8 @@
 package report
 
 import (
+	"github.com/sipscope/sipscope/internal/longtest"
+
 	"bytes"
 	"encoding/json"
 	"os"
@@ -143,9 +145,7 @@ func TestReportOpensCallsOnDemand(t *testing.T) {
 // TestReportTenThousandCalls measures a capture-sized page: its size, how
 // long Chromium takes to load it, to open a call, to filter and to sort.
 func TestReportTenThousandCalls(t *testing.T) {
-	if testing.Short() {
-		t.Skip("large page; skipped with -short")
-	}
+	longtest.Require(t)
 	needChromium(t)
 	const calls = 10000
 	start := time.Now()

@@ -226,6 +226,40 @@ func TestWriteKeepsPacketTextInert(t *testing.T) {
 	}
 }
 
+// TestDetailListsEachReasonOnce checks that an opened call says each
+// reason once, in the "Why" list with its frames, and not again in a
+// legend under the ladder; the ladder's arrows keep the reasons' numbers.
+func TestDetailListsEachReasonOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		reasons []ladder.Reason
+	}{
+		{"one reason", nil},
+		{"two reasons", []ladder.Reason{{Code: "second", Text: "The second reason, cited at the INVITE.", Frames: []int{1}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := syntheticCall(0, "")
+			c.Ladder.Reasons = append(c.Ladder.Reasons, tc.reasons...)
+			var b strings.Builder
+			if err := writeDetail(&b, &c); err != nil {
+				t.Fatal(err)
+			}
+			html := b.String()
+			for i, r := range c.Ladder.Reasons {
+				if n := strings.Count(html, r.Text); n != 1 {
+					t.Errorf("reason %d appears %d times, want once", i+1, n)
+				}
+				if mark := fmt.Sprintf("[%d]", i+1); !strings.Contains(html, mark) {
+					t.Errorf("no arrow carries the mark %s", mark)
+				}
+			}
+			if strings.Contains(html, `class="legend"`) {
+				t.Error("the ladder has a legend of its own")
+			}
+		})
+	}
+}
+
 func TestNiceScale(t *testing.T) {
 	for _, tc := range []struct{ v, top, step float64 }{
 		{0, 1, 0.2},

@@ -295,7 +295,9 @@ func writeDetail(b *strings.Builder, c *Call) error {
 	b.WriteString(esc(c.Headline) + `</p></div>`)
 	if d := c.Ladder; d != nil {
 		b.WriteString(`<div class="view"><div class="lad">`)
-		if err := ladder.Render(b, d, ladder.SVG, ladder.Options{Fragment: true}); err != nil {
+		// The "Why" list below says the reasons, with their frames; the
+		// ladder's own legend would say them again.
+		if err := ladder.Render(b, d, ladder.SVG, ladder.Options{Fragment: true, NoLegend: true}); err != nil {
 			return err
 		}
 		b.WriteString(`</div><aside class="raw"><h2 class="hint rh">Click an arrow to see its message.</h2><pre class="rt"></pre></aside></div>`)

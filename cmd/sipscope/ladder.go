@@ -36,7 +36,8 @@ Asterisk, proxy, media relay), an arrow per SIP message of every leg with its
 frame number, time and a short SDP note, RTP streams as double lines with
 their packets, loss and jitter, where the media path changed, and the explain
 reasons marked at the frames they cite. Re-INVITEs that crossed (glare) are
-marked, and drawn crossing when no other message came between them.
+marked and drawn crossing; when only other legs' messages came between them,
+the later request is drawn next to the first, keeping its frame number.
 
 On a terminal the ladder is text that fits the terminal's width, in colour;
 --format (or the extension of -o) picks SVG, a self-contained HTML page (click

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/sipscope/sipscope/internal/longtest"
+
 	"bytes"
 	"compress/gzip"
 	"encoding/base64"
@@ -173,9 +175,7 @@ func TestReportExitStatus(t *testing.T) {
 // ten thousand B2BUA calls with RTP and checks that the page stays a
 // reasonable size; report's own tests measure how a browser copes with it.
 func TestReportTenThousandCalls(t *testing.T) {
-	if testing.Short() {
-		t.Skip("large capture; skipped with -short")
-	}
+	longtest.Require(t)
 	dir := t.TempDir()
 	pcap := filepath.Join(dir, "calls.pcap")
 	f, err := os.Create(pcap)
