@@ -18,14 +18,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sipscope/sipscope/analysis"
-	"github.com/sipscope/sipscope/astconf"
 	"github.com/sipscope/sipscope/call"
 	"github.com/sipscope/sipscope/capture"
 	"github.com/sipscope/sipscope/decode"
-	"github.com/sipscope/sipscope/explain"
 	"github.com/sipscope/sipscope/hep"
 	"github.com/sipscope/sipscope/internal/textsafe"
-	"github.com/sipscope/sipscope/media"
 	"github.com/sipscope/sipscope/sdp"
 	"github.com/sipscope/sipscope/sip"
 )
@@ -208,7 +205,7 @@ func runLive(ctx context.Context, stdout, stderr io.Writer, args []string, f *li
 		defer sender.Close()
 	}
 
-	out := &livePrinter{w: bufio.NewWriter(stdout), quiet: f.quiet, configs: opt.Configs}
+	out := &livePrinter{w: bufio.NewWriter(stdout), quiet: f.quiet}
 	fromHEP := f.hepListen != ""
 	opt.OnMessage = func(m *sip.Message, meta *decode.Meta) {
 		out.message(m, meta)
@@ -404,12 +401,11 @@ func (h *handoff) release(s slot) { h.r.Store(s.end) }
 // livePrinter writes the lines of live: one per SIP message, and a
 // summary per call. It runs on the analysis goroutine.
 type livePrinter struct {
-	w       *bufio.Writer
-	quiet   bool
-	configs []*astconf.Config
-	calls   int
-	open    int // calls that ended because the capture did
-	line    []byte
+	w     *bufio.Writer
+	quiet bool
+	calls int
+	open  int // calls that ended because the capture did
+	line  []byte
 	// ended is calls, for the progress lines of another goroutine.
 	ended atomic.Int64
 }
@@ -498,7 +494,7 @@ func sdpSummary(body []byte) string {
 }
 
 // call prints the summary of a finished call: the analyze row, how it
-// ended, and the explanation's headline.
+// ended, and the headline of the explanation of its media.
 func (o *livePrinter) call(c *analysis.Call) {
 	o.calls++
 	o.ended.Store(int64(o.calls))
@@ -516,20 +512,10 @@ func (o *livePrinter) call(c *analysis.Call) {
 		fmt.Fprintf(o.w, " | %s", textsafe.Terminal(end))
 	}
 	fmt.Fprintln(o.w)
-	if h := o.headline(c); h != "" {
+	if h := c.Media.Headline; h != "" {
 		fmt.Fprintf(o.w, "    %s\n", textsafe.Terminal(h))
 	}
 	o.flush()
-}
-
-func (o *livePrinter) headline(c *analysis.Call) string {
-	e := explain.Explain(explain.Input{
-		Call:    c.Engine,
-		Streams: c.Streams,
-		Verdict: media.Verdict{Kind: c.Media.Verdict, Basis: c.Media.Basis, Timeline: c.Media.Timeline, NAT: c.Media.NAT},
-		Configs: o.configs,
-	})
-	return e.Headline
 }
 
 func plural(n int, what string) string {
