@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"slices"
+	"time"
 
 	"github.com/sipscope/sipscope/astconf"
 	"github.com/sipscope/sipscope/call"
@@ -118,19 +119,40 @@ func (a *Analyzer) Warn(w capture.Warning) {
 
 // Packet analyzes one captured packet.
 func (a *Analyzer) Packet(p *capture.Packet) {
+	a.arrive(p.Time, len(p.Data))
+	a.dec.Decode(p)
+	a.progress()
+}
+
+// arrive counts a packet of n captured bytes and moves the call engine's
+// clock to it, before the packet is decoded.
+func (a *Analyzer) arrive(t time.Time, n int) {
 	s := &a.report.Summary
 	if s.Packets == 0 {
-		s.First = p.Time
+		s.First = t
 	}
 	s.Packets++
-	s.Bytes += int64(len(p.Data))
-	if p.Time.After(s.Last) {
-		s.Last = p.Time
+	s.Bytes += int64(n)
+	if t.After(s.Last) {
+		s.Last = t
 	}
-	a.eng.Advance(p.Time)
-	a.dec.Decode(p)
+	a.eng.Advance(t)
+}
+
+// progress reports progress after a packet has been decoded.
+func (a *Analyzer) progress() {
+	s := &a.report.Summary
 	if a.opt.Progress != nil && s.Packets%ProgressEvery == 0 {
 		a.opt.Progress(s.Packets, s.Bytes)
+	}
+}
+
+// Advance moves packet time forward without a packet: in live capture a
+// quiet link still ends calls on time. Times before the latest packet are
+// ignored, so the clock never runs backwards.
+func (a *Analyzer) Advance(now time.Time) {
+	if now.After(a.report.Summary.Last) {
+		a.eng.Advance(now)
 	}
 }
 
@@ -221,6 +243,7 @@ func (a *Analyzer) callDone(c *call.Call) {
 	var streams []*media.Stream
 	for _, l := range c.Legs {
 		a.trk.FinishLeg(l.CallID)
+		a.trk.ForgetLeg(l.CallID)
 	}
 	for _, l := range c.Legs {
 		streams = append(streams, a.pending[l.CallID]...)
@@ -311,6 +334,11 @@ func (a *Analyzer) Read(src capture.Source) {
 		}
 		a.Packet(&p)
 	}
+	a.readDone(src)
+}
+
+// readDone records the damage that src counted while it was read.
+func (a *Analyzer) readDone(src capture.Source) {
 	if st, ok := capture.StatsOf(src); ok && (st.Truncated > 0 || st.Damaged > 0) {
 		a.report.Summary.Damaged = true
 		a.report.Summary.TruncatedPackets += st.Truncated
@@ -321,12 +349,13 @@ func (a *Analyzer) Read(src capture.Source) {
 // or "-" for standard input) as one time-ordered stream.
 func Files(names []string, opt Options) (*Report, error) {
 	a := New(opt)
-	src, err := capture.OpenAll(names, a.Warn)
+	in := newInput(a)
+	src, err := capture.OpenAll(names, in.Warn)
 	if err != nil {
 		return nil, err
 	}
 	defer src.Close()
 	a.report.Summary.Files = append([]string(nil), names...)
-	a.Read(src)
+	in.read(src)
 	return a.Finish(), nil
 }

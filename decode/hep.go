@@ -418,7 +418,10 @@ func appendChunk(dst []byte, typ uint16, v ...byte) []byte {
 
 // hepPayload unwraps a HEP packet found in a UDP datagram or a TCP stream.
 // A SIP payload is delivered with the addresses and time the agent
-// recorded; the frame numbers stay those of the capture in hand.
+// recorded; the frame numbers stay those of the capture in hand. The
+// agent's time is kept only when it is within hepMaxSkew of the arrival
+// time: transaction timers and call expiry run on the capture's clock, and
+// an agent whose clock is minutes off would time every call out at once.
 func (d *Decoder) hepPayload(o *origin, b []byte) {
 	d.stats.HEPPackets++
 	p := &d.hep
@@ -441,7 +444,15 @@ func (d *Decoder) hepPayload(o *origin, b []byte) {
 		inner := *o
 		inner.carrier |= CarrierHEP
 		if !p.Time.IsZero() {
-			inner.time = p.Time
+			if skew := p.Time.Sub(o.time).Abs(); skew <= hepMaxSkew {
+				inner.time = p.Time
+			} else {
+				d.stats.HEPClockSkew++
+				if d.stats.HEPClockSkew == 1 {
+					d.warn(o.frame, false, fmt.Sprintf("HEP agent %s timestamps differ from the arrival time by %s; using arrival times, since the call engine's timers run on them",
+						p.Src.Addr(), skew.Round(time.Millisecond)))
+				}
+			}
 		}
 		t := UDP
 		switch p.Protocol {
@@ -459,3 +470,8 @@ func (d *Decoder) hepPayload(o *origin, b []byte) {
 		d.stats.HEPOther++
 	}
 }
+
+// hepMaxSkew is how far an agent's timestamp may be from the arrival time
+// and still be used: network latency plus the drift of NTP-synchronised
+// clocks, far below the 32 s of RFC 3261 Timer B.
+const hepMaxSkew = 2 * time.Second

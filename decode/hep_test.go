@@ -15,7 +15,9 @@ import (
 	"github.com/sipscope/sipscope/capture"
 )
 
-var hepTime = time.Date(2023, 5, 4, 3, 2, 1, 123456000, time.UTC)
+// hepTime is the agent's clock: a second after the frames' capture time, as
+// close as an NTP-synchronised agent's.
+var hepTime = t0.Add(time.Second + 123456*time.Microsecond)
 
 func hepSample(payload string) *HEPPacket {
 	return &HEPPacket{
@@ -236,6 +238,43 @@ func TestHEPIsUnwrapped(t *testing.T) {
 			}
 			if tt.stats != nil && !tt.stats(d.Stats()) {
 				t.Errorf("stats %+v", d.Stats())
+			}
+		})
+	}
+}
+
+// TestHEPAgentClockFarOffUsesArrivalTime keeps the call engine's timers on
+// one clock: an agent whose timestamps are a year off is not believed, the
+// arrival time is used, and the skew is warned about once.
+func TestHEPAgentClockFarOffUsesArrivalTime(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		agent    time.Time
+		wantTime time.Time
+		skewed   uint64
+	}{
+		{"agent clock close to arrival is kept", t0.Add(1500 * time.Millisecond), t0.Add(1500 * time.Millisecond), 0},
+		{"agent clock a year behind is replaced", t0.AddDate(-1, 0, 0), t0, 2},
+		{"agent clock a minute ahead is replaced", t0.Add(time.Minute), t0, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := hepSample(sipMsg("INVITE", "skew", 0))
+			p.Time = tt.agent
+			pkt := AppendHEP3(nil, p)
+			var r recorder
+			d := NewDecoder(&r, Options{})
+			frame := udp4(40000, 9060, pkt)
+			for i := 1; i <= 2; i++ {
+				d.Decode(&capture.Packet{Frame: i, Time: t0, LinkType: capture.LinkEthernet, Data: frame, OrigLen: len(frame)})
+			}
+			if len(r.sips) != 2 || !r.sips[0].meta.Time.Equal(tt.wantTime) {
+				t.Fatalf("delivered %+v, want 2 at %v", r.sips, tt.wantTime)
+			}
+			if got := d.Stats().HEPClockSkew; got != tt.skewed {
+				t.Errorf("HEPClockSkew %d, want %d", got, tt.skewed)
+			}
+			if warned := len(r.warns) > 0; warned != (tt.skewed > 0) || len(r.warns) > 1 {
+				t.Errorf("warnings %v", r.warns)
 			}
 		})
 	}

@@ -73,6 +73,9 @@ type Stats struct {
 	HEPRTCP    uint64 `json:"hep_rtcp"` // RTCP reports (proto type 5)
 	HEPLog     uint64 `json:"hep_log"`  // log lines (proto type 100)
 	HEPOther   uint64 `json:"hep_other"`
+	// HEPClockSkew counts SIP payloads whose agent time was too far from
+	// the arrival time to be used.
+	HEPClockSkew uint64 `json:"hep_clock_skew"`
 }
 
 // Expired is the number of pieces of state dropped for lack of traffic or

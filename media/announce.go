@@ -166,7 +166,9 @@ func (t *Tracker) remember(ep netip.AddrPort, rtcp bool, a *Announcement) {
 		a.prev = old
 	}
 	ends[ep] = a
-	t.endOrder = append(t.endOrder, endEntry{ep: ep, rtcp: rtcp, ann: a})
+	e := endEntry{ep: ep, rtcp: rtcp, ann: a}
+	t.endOrder = append(t.endOrder, e)
+	t.byLeg[a.Leg] = append(t.byLeg[a.Leg], e)
 	for len(t.rtpEnds)+len(t.rtcpEnds) > 2*t.opt.MaxEndpoints && len(t.endOrder) > 0 {
 		old := t.endOrder[0]
 		t.endOrder = t.endOrder[1:]
@@ -181,16 +183,50 @@ func (t *Tracker) remember(ep netip.AddrPort, rtcp bool, a *Announcement) {
 	// Entries superseded by a later announcement of the same address
 	// would pile up in the order queue; compact it when it doubles.
 	if len(t.endOrder) > 4*t.opt.MaxEndpoints {
-		kept := t.endOrder[:0]
-		for _, e := range t.endOrder {
-			m := t.rtpEnds
-			if e.rtcp {
-				m = t.rtcpEnds
-			}
-			if m[e.ep] == e.ann {
-				kept = append(kept, e)
-			}
+		t.compactOrder()
+	}
+}
+
+// compactOrder drops the order entries whose announcement no longer names
+// its address.
+func (t *Tracker) compactOrder() {
+	kept := t.endOrder[:0]
+	for _, e := range t.endOrder {
+		if t.current(e) {
+			kept = append(kept, e)
 		}
-		t.endOrder = slices.Clip(kept)
+	}
+	clear(t.endOrder[len(kept):])
+	t.endOrder = slices.Clip(kept)
+	t.forgotten = 0
+}
+
+func (t *Tracker) current(e endEntry) bool {
+	m := t.rtpEnds
+	if e.rtcp {
+		m = t.rtcpEnds
+	}
+	return m[e.ep] == e.ann
+}
+
+// ForgetLeg forgets the addresses a leg announced, once its call is over:
+// a later packet to them is no longer counted for the leg, and the memory
+// is freed, so a capture that runs for hours keeps only the announcements
+// of calls in progress. Addresses a later announcement took over are kept.
+func (t *Tracker) ForgetLeg(leg string) {
+	for _, e := range t.byLeg[leg] {
+		if !t.current(e) {
+			continue
+		}
+		if e.rtcp {
+			delete(t.rtcpEnds, e.ep)
+		} else {
+			delete(t.rtpEnds, e.ep)
+		}
+		t.forgotten++
+	}
+	delete(t.byLeg, leg)
+	if t.forgotten > 1024 && t.forgotten > len(t.endOrder)/2 {
+		t.compactOrder()
 	}
 }

@@ -132,6 +132,10 @@ type Tracker struct {
 	rtpEnds  map[netip.AddrPort]*Announcement
 	rtcpEnds map[netip.AddrPort]*Announcement
 	endOrder []endEntry // announcement order, for forgetting the oldest
+	// byLeg lists each leg's announcements, so ForgetLeg needs no scan;
+	// forgotten counts order entries ForgetLeg made stale.
+	byLeg     map[string][]endEntry
+	forgotten int
 
 	cands map[streamKey]*candidate
 
@@ -163,6 +167,7 @@ func NewTracker(opt Options) *Tracker {
 		waiting:  make(map[netip.AddrPort][]*Stream),
 		rtpEnds:  make(map[netip.AddrPort]*Announcement),
 		rtcpEnds: make(map[netip.AddrPort]*Announcement),
+		byLeg:    make(map[string][]endEntry),
 		cands:    make(map[streamKey]*candidate),
 	}
 }

@@ -2,7 +2,6 @@ package media
 
 import (
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -254,10 +253,9 @@ func TestPathNATEvidence(t *testing.T) {
 // SDP names as telephone-event payload; and nothing from nDPI's stream
 // of large packets on payload type 101, which are not events at all.
 func TestDTMFInCorpus(t *testing.T) {
-	root := corpusDir(t)
 	digits := func(rel string) []string {
 		tr := NewTracker(Options{})
-		replay(t, tr, readCapture(t, filepath.Join(root, rel)))
+		replay(t, tr, readCorpus(t, rel))
 		var out []string
 		for _, s := range tr.Streams() {
 			var ds []string
@@ -277,7 +275,7 @@ func TestDTMFInCorpus(t *testing.T) {
 		}
 	}
 	tr := NewTracker(Options{})
-	replay(t, tr, readCapture(t, filepath.Join(root, "public/sipp/dtmf_2833_star.pcap")))
+	replay(t, tr, readCorpus(t, "public/sipp/dtmf_2833_star.pcap"))
 	if e := tr.Streams()[0].DTMF[0]; e.Frame != 1 || e.EndFrame != 8 || e.Duration != 280*time.Millisecond || e.Volume != 10 || !e.Ended {
 		t.Errorf("SIPp star: %+v", e)
 	}
@@ -309,5 +307,27 @@ func TestPathOfStrayPacketsOnly(t *testing.T) {
 	v := Path(call, tr.Streams())
 	if v.Kind != NoneCaptured || !strings.Contains(v.Basis, "stray") || len(v.Timeline) != 1 {
 		t.Errorf("verdict %+v", v)
+	}
+}
+
+// TestForgetLegFreesItsAddresses checks that a finished call's SDP
+// addresses are forgotten (bounded memory over hours) while an address a
+// later call took over is kept.
+func TestForgetLegFreesItsAddresses(t *testing.T) {
+	tr := NewTracker(Options{})
+	f := feeder{tr: tr}
+	a, b := ap("192.0.2.1:5060"), ap("192.0.2.2:5060")
+	f.announce("old", UAC, a, ap("192.0.2.1:4000"))
+	f.announce("old", UAS, b, ap("192.0.2.2:5000"))
+	f.announce("new", UAC, a, ap("192.0.2.1:4000"))
+	tr.ForgetLeg("old")
+	if _, ok := tr.rtpEnds[ap("192.0.2.2:5000")]; ok {
+		t.Error("the forgotten leg's address is still announced")
+	}
+	if got := tr.rtpEnds[ap("192.0.2.1:4000")]; got == nil || got.Leg != "new" {
+		t.Errorf("address taken over by a later leg: %+v", got)
+	}
+	if _, ok := tr.byLeg["old"]; ok {
+		t.Error("the leg's index entry survived")
 	}
 }

@@ -241,10 +241,24 @@ func runLive(ctx context.Context, stdout, stderr io.Writer, args []string, f *li
 	if f.every > 0 {
 		helpers.Go(func() { progressEvery(ctx, stderr, f.every, src, q, out) })
 	}
-	for s := range q.slots {
-		a.Packet(&s.p)
-		q.release(s)
-		if len(q.slots) == 0 {
+	// The packets' times are the wall clock, so while the link is quiet the
+	// wall clock moves packet time on and calls still end on time.
+	idle := time.NewTicker(time.Second)
+	defer idle.Stop()
+loop:
+	for {
+		select {
+		case s, ok := <-q.slots:
+			if !ok {
+				break loop
+			}
+			a.Packet(&s.p)
+			q.release(s)
+			if len(q.slots) == 0 {
+				out.flush()
+			}
+		case now := <-idle.C:
+			a.Advance(now)
 			out.flush()
 		}
 	}
