@@ -360,13 +360,19 @@ func sameURI(a, b string) bool {
 // more than a day between packets is taken as a step of the capture's
 // clock: timers run on packet time with such steps left out.
 func (e *Engine) Advance(now time.Time) {
-	if !e.last.IsZero() && now.Sub(e.last) > clockStep {
-		e.skew += now.Sub(e.last)
-	}
-	if e.last.IsZero() || now.After(e.last) {
+	// Comparisons rather than Sub, whose overflow check costs more than
+	// the rest of a packet's Advance.
+	if e.last.IsZero() {
+		e.last = now
+	} else if now.After(e.last) {
+		if now.After(e.last.Add(clockStep)) {
+			e.skew += now.Sub(e.last)
+		}
 		e.last = now
 	}
-	now = now.Add(-e.skew)
+	if e.skew != 0 {
+		now = now.Add(-e.skew)
+	}
 	if now.After(e.now) {
 		e.now = now
 	}

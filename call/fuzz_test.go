@@ -99,6 +99,15 @@ func FuzzEngine(f *testing.F) {
 				Frame: i + 1, FirstFrame: i + 1, Time: now,
 				Src: fuzzAddrs[ctl>>6], Dst: fuzzAddrs[ctl>>4&3],
 			})
+			// Both ends of the message's dialog read it as an endpoint would.
+			for _, id := range []DialogID{{m.CallID, m.From.Tag, m.To.Tag}, {m.CallID, m.To.Tag, m.From.Tag}} {
+				if v, ok := e.Dialog(id); ok {
+					_, _ = v.Conflict(m.Method, len(m.Body) > 0), v.Ready()
+					if v.Local != UAC && v.Local != UAS {
+						t.Fatalf("%+v: the asking end plays no side", id)
+					}
+				}
+			}
 		}
 		e.Finish()
 		legs := 0

@@ -8,7 +8,13 @@
 // package sdp. Each host feeds every message it sends and receives into
 // its own call engine (package call), which classifies each session
 // description as offer or answer and gives, after the run, the host's own
-// account of its calls (Result.Views). A B2BUA reads its options with
+// account of its calls (Result.Views). The host's SIP stack keeps of a
+// dialog only what it needs to build requests (tags, remote target, its
+// CSeq counter) and reads the engine's account (call.Engine.Dialog) to
+// know the dialog's state, to answer a request that crosses one of its own
+// with 491 or 500 (RFC 3261 §14.2, RFC 3311 §5.2), to wait before it
+// starts a re-INVITE while another exchange is under way (§14.1), and to
+// know whether it owns the Call-ID. A B2BUA reads its options with
 // astconf.ReadSIP, matches each INVITE to a peer with the reader's Match,
 // and decides where the media goes with the B2BUA policy model
 // (call/policy.Decide): release by re-INVITE or UPDATE, direct from the

@@ -404,7 +404,6 @@ func (b *bridge) fail(code int) {
 		c.st.respond(code, "", nil)
 		c.st = nil
 	}
-	c.d.state = dialogEnded
 	c.ended = true
 	if b.ch[1] != nil {
 		b.ch[1].ended = true
@@ -655,7 +654,7 @@ func (b *bridge) reconcile() {
 			b.settled(c)
 			continue
 		}
-		if c.retry != nil && !c.retry.dead || !c.d.ready() {
+		if c.retry != nil && !c.retry.dead || !c.d.view().Ready() {
 			continue
 		}
 		req := b.dec.Requests[i]
@@ -674,13 +673,14 @@ func (b *bridge) reconcile() {
 
 // settled runs what waited for the channel's requests to finish.
 func (b *bridge) settled(c *channel) {
-	if f := c.onSettled; f != nil && c.d.ready() {
+	if f := c.onSettled; f != nil && c.d.view().Ready() {
 		c.onSettled = nil
 		f()
 	}
 }
 
 // send sends the re-INVITE (or UPDATE) that points c's far end at addr.
+// reconcile calls it only once the dialog is ready, so confirmed.
 func (b *bridge) send(c *channel, addr netip.AddrPort, m policy.Method) {
 	c.force = false
 	body := c.sdp.describe(addr, []string{c.codec}, c.te >= 0, sdp.SendRecv)
@@ -698,9 +698,9 @@ func (b *bridge) send(c *channel, addr netip.AddrPort, m policy.Method) {
 				c.far = rm.addr
 			}
 		case resp.StatusCode == 491:
-			delay := c.d.retryDelay()
+			delay, owner := c.d.retryDelay()
 			b.dec.Retries++
-			b.p.logf("491 from %s: retrying in %s (RFC 3261 §14.1, Call-ID owner: %v)", c.peer.Name, delay, c.d.uac)
+			b.p.logf("491 from %s: retrying in %s (RFC 3261 §14.1, Call-ID owner: %v)", c.peer.Name, delay, owner)
 			c.retry = b.p.r.n.after(delay, func() {
 				c.force = true
 				b.reconcile()
@@ -714,7 +714,7 @@ func (b *bridge) send(c *channel, addr netip.AddrPort, m policy.Method) {
 		b.reconcile()
 		b.follow()
 	}
-	if m == policy.MethodUpdate && c.d.state == dialogConfirmed {
+	if m == policy.MethodUpdate {
 		c.d.update(body, onResp)
 		return
 	}
@@ -773,7 +773,6 @@ func (p *pbx) cancel(st *serverTxn) {
 		if c := b.ch[0]; c.st == st {
 			st.respond(487, "", nil)
 			c.st = nil
-			c.d.state = dialogEnded
 			c.ended = true
 			b.hangup(c)
 			return
@@ -794,7 +793,6 @@ func (p *pbx) request(d *dialog, st *serverTxn) {
 		c.b.reoffer(c, st)
 	case "BYE":
 		st.respond(200, "", nil)
-		d.state = dialogEnded
 		c.ended = true
 		c.b.hangup(c)
 	case "INFO", "OPTIONS":
@@ -894,12 +892,11 @@ func (b *bridge) hangup(from *channel) {
 		case c.idx == 0 && c.st != nil:
 			c.st.respond(480, "", nil)
 			c.st = nil
-			c.d.state = dialogEnded
 			c.ended = true
 		case !c.answered && c.out != nil:
 			b.p.ep.send(sip.NewCancel(c.out.req), c.d.remote, nil, nil)
 			c.ended = true
-		case c.d.state == dialogConfirmed:
+		case c.d.view().State == call.Confirmed:
 			cc := c
 			cc.onSettled = func() {
 				cc.d.bye(func() { b.p.r.changed() })

@@ -53,6 +53,7 @@ type phone struct {
 type phoneCall struct {
 	d       *dialog
 	invite  *serverTxn // an INVITE being answered
+	dialing *clientTxn // the INVITE the phone sent, which a CANCEL names
 	ring    *timer
 	codec   string
 	te      int // negotiated telephone-event payload type, -1 without
@@ -119,7 +120,7 @@ func (p *phone) dial(number string, dst netip.AddrPort) {
 	c := &phoneCall{d: d, te: -1}
 	p.c = c
 	p.logf("dials %s at %s", number, dst)
-	d.invite(p.description(c, true, sdp.SendRecv), func(ct *clientTxn, resp *sip.Message, role call.Role) {
+	c.dialing = d.invite(p.description(c, true, sdp.SendRecv), func(ct *clientTxn, resp *sip.Message, role call.Role) {
 		switch {
 		case resp == nil:
 			p.logf("no answer to INVITE")
@@ -240,7 +241,6 @@ func (p *phone) invite(st *serverTxn) {
 func (p *phone) cancel(st *serverTxn) {
 	st.respond(487, "", nil)
 	if c := p.c; c != nil && c.invite == st {
-		c.d.state = dialogEnded
 		p.end(c, 487)
 	}
 }
@@ -267,7 +267,6 @@ func (p *phone) request(d *dialog, st *serverTxn) {
 		p.reoffer(c, st)
 	case "BYE":
 		st.respond(200, "", nil)
-		d.state = dialogEnded
 		p.logf("call ended by the far end")
 		p.end(c, 0)
 	case "INFO":
@@ -332,10 +331,14 @@ func (p *phone) reoffer(c *phoneCall, st *serverTxn) {
 // RFC 3261 §14.1's delay.
 func (p *phone) hold(on bool) {
 	c := p.c
-	if p.idle() || c.d.state != dialogConfirmed {
+	if p.idle() {
 		return
 	}
-	if !c.d.ready() {
+	v := c.d.view()
+	if v.State != call.Confirmed {
+		return
+	}
+	if !v.Ready() {
 		p.r.n.after(frameTime, func() { p.hold(on) })
 		return
 	}
@@ -352,7 +355,7 @@ func (p *phone) hold(on bool) {
 		switch {
 		case resp == nil || c.ended:
 		case resp.StatusCode == 491:
-			delay := c.d.retryDelay()
+			delay, _ := c.d.retryDelay()
 			p.logf("491 to its re-INVITE: retrying in %s", delay)
 			p.r.n.after(delay, func() { p.hold(on) })
 		case resp.StatusCode/100 == 2:
@@ -401,16 +404,16 @@ func (p *phone) hangup() {
 		return
 	}
 	p.logf("hangs up")
+	v := c.d.view()
 	switch {
-	case c.d.state == dialogConfirmed:
+	case v.State == call.Confirmed:
 		c.d.bye(func() { p.r.changed() })
 		p.end(c, 0)
 	case c.invite != nil:
 		c.invite.respond(480, "", nil)
 		p.end(c, 480)
-	case c.d.inviteOut != nil:
-		cancel := sip.NewCancel(c.d.inviteOut.req)
-		p.ep.send(cancel, c.d.remote, nil, nil)
+	case c.dialing != nil && v.Side(v.Local).Invite:
+		p.ep.send(sip.NewCancel(c.dialing.req), c.d.remote, nil, nil)
 		p.end(c, 487)
 	}
 }

@@ -47,11 +47,13 @@ const (
 )
 
 // endpoint is one host's SIP stack on one UDP socket: client and server
-// transactions with their retransmissions (RFC 3261 §17), dialogs (§12)
-// and the glare rules of §14. Every message it sends or receives also goes
-// to its own call engine (package call), the one the analyzer runs, which
-// classifies each session description as offer or answer and, at the end,
-// gives the host's own view of its calls.
+// transactions with their retransmissions (RFC 3261 §17) and the
+// identifiers of its dialogs (§12). Every message it sends or receives also
+// goes to its own call engine (package call), the one the analyzer runs,
+// which keeps the protocol state the stack acts on: each dialog's state,
+// the requests and offers under way on each side (the glare rules of §14),
+// who owns the Call-ID, the role of each session description; at the end
+// it gives the host's own view of its calls.
 type endpoint struct {
 	n      *network
 	host   string
@@ -171,11 +173,10 @@ func (ep *endpoint) receive(src netip.AddrPort, data []byte) {
 	if err != nil || m.CallID == "" || m.CSeqMethod == "" || len(m.Via) == 0 {
 		return
 	}
-	role := ep.feed(m, src, ep.sock.addr)
 	if m.IsRequest() {
-		ep.request(m, src, role)
+		ep.request(m, src)
 	} else {
-		ep.response(m, role)
+		ep.response(m, ep.feed(m, src, ep.sock.addr))
 	}
 }
 
@@ -194,7 +195,18 @@ func (ep *endpoint) response(m *sip.Message, role call.Role) {
 	ct.receive(m, role)
 }
 
-func (ep *endpoint) request(m *sip.Message, src netip.AddrPort, role call.Role) {
+// request handles a request. A UAS judges a request in a dialog by the
+// dialog as it stood when the request came (RFC 3261 §12.2.2, §14.2), so
+// the engine's view of it is read before the engine takes the request in.
+func (ep *endpoint) request(m *sip.Message, src netip.AddrPort) {
+	var d *dialog
+	var v call.DialogView
+	if m.To.Tag != "" {
+		if d = ep.dialogs[dialogKey(m.CallID, m.To.Tag)]; d != nil {
+			v = d.view()
+		}
+	}
+	role := ep.feed(m, src, ep.sock.addr)
 	key := txnKey(m.Via[0].Branch, m.Method)
 	switch m.Method {
 	case "ACK":
@@ -202,10 +214,8 @@ func (ep *endpoint) request(m *sip.Message, src netip.AddrPort, role call.Role) 
 			st.acked()
 			return
 		}
-		if d := ep.dialogs[dialogKey(m.CallID, m.To.Tag)]; d != nil && d.awaiting != nil && d.awaiting.cseq == m.CSeq {
-			d.awaiting.stop()
-			d.awaiting = nil
-			d.remoteCSeq = max(d.remoteCSeq, m.CSeq)
+		if d != nil && v.AwaitingACK && v.ACKCSeq == m.CSeq {
+			d.acked()
 			ep.app.ack(d, m, role)
 		}
 		return
@@ -240,47 +250,38 @@ func (ep *endpoint) request(m *sip.Message, src netip.AddrPort, role call.Role) 
 		}
 		return
 	}
-	d := ep.dialogs[dialogKey(m.CallID, m.To.Tag)]
-	if d == nil || d.state == dialogEnded {
+	if d == nil || v.State == call.Terminated {
 		st.respond(481, "", nil)
 		return
 	}
-	if m.CSeq <= d.remoteCSeq {
+	if m.CSeq <= v.Side(v.Remote()).CSeq {
 		st.respond(500, "Out of order", nil)
 		return
 	}
-	d.remoteCSeq = m.CSeq
 	st.dialog = d
 	if c := m.Contact; c != "" && m.Method == "INVITE" {
 		d.target = sip.ParseNameAddr(c).URI
 	}
-	switch m.Method {
-	case "INVITE", "UPDATE":
-		// RFC 3261 §14.1 and RFC 3311 §5.2: an offer crossing one of ours
-		// is refused with 491; §14.2: a second INVITE before the first
-		// is answered gets 500 with Retry-After.
-		if d.inviteIn != nil && m.Method == "INVITE" {
-			st.respond(500, "", map[string]string{"Retry-After": strconv.Itoa(ep.rng.IntN(10))})
-			return
-		}
-		if d.inviteOut != nil || d.updateOut != nil {
-			st.respond(491, "", nil)
-			return
-		}
-		if m.Method == "INVITE" {
-			d.inviteIn = st
-		}
+	switch v.Conflict(m.Method, len(m.SDP()) > 0) {
+	case 500:
+		st.respond(500, "", map[string]string{"Retry-After": strconv.Itoa(ep.rng.IntN(10))})
+		return
+	case 491:
+		st.respond(491, "", nil)
+		return
 	}
 	ep.app.request(d, st)
 }
 
 // clientTxn is a client transaction (RFC 3261 §17.1).
 type clientTxn struct {
-	ep      *endpoint
-	req     *sip.Message
-	raw     []byte
-	dst     netip.AddrPort
-	key     string
+	ep  *endpoint
+	req *sip.Message
+	raw []byte
+	dst netip.AddrPort
+	key string
+	// d is the dialog whose 2xx retransmissions the transaction
+	// acknowledges again.
 	d       *dialog
 	onResp  func(ct *clientTxn, resp *sip.Message, role call.Role)
 	resend  *timer
@@ -304,7 +305,6 @@ func (ep *endpoint) send(req *sip.Message, dst netip.AddrPort, d *dialog, onResp
 		if ct.final == 0 {
 			ct.final = 408
 			ct.resend.stop()
-			ct.done()
 			if ct.onResp != nil {
 				ct.onResp(ct, nil, call.RoleNone)
 			}
@@ -325,17 +325,6 @@ func (ct *clientTxn) retransmit() {
 		ct.wait = min(ct.wait, t2)
 	}
 	ct.resend = ct.ep.n.after(ct.wait, ct.retransmit)
-}
-
-func (ct *clientTxn) done() {
-	if d := ct.d; d != nil {
-		if d.inviteOut == ct {
-			d.inviteOut = nil
-		}
-		if d.updateOut == ct {
-			d.updateOut = nil
-		}
-	}
 }
 
 func (ct *clientTxn) receive(m *sip.Message, role call.Role) {
@@ -368,7 +357,6 @@ func (ct *clientTxn) receive(m *sip.Message, role call.Role) {
 	if ct.req.Method == "INVITE" && m.StatusCode >= 300 {
 		ct.ep.transmit(sip.NewAck(ct.req, m).Bytes(), ct.dst)
 	}
-	ct.done()
 	if ct.onResp != nil {
 		ct.onResp(ct, m, role)
 	}
@@ -416,9 +404,6 @@ func (st *serverTxn) respond(code int, reason string, headers map[string]string,
 	st.last = raw
 	if code >= 200 {
 		st.final = code
-		if st.dialog != nil && st.dialog.inviteIn == st {
-			st.dialog.inviteIn = nil
-		}
 	}
 	st.ep.transmit(raw, st.src)
 	if code >= 300 && st.req.Method == "INVITE" {
@@ -484,15 +469,9 @@ func sortedKeys(m map[string]string) []string {
 	return keys
 }
 
-// Dialog states.
-const (
-	dialogCalling = iota
-	dialogEarly
-	dialogConfirmed
-	dialogEnded
-)
-
-// dialog is one SIP dialog (RFC 3261 §12) of this endpoint.
+// dialog is one SIP dialog (RFC 3261 §12) of this endpoint: what the stack
+// needs to build its requests. Its state, and what each side has under way
+// in it, are the call engine's (view).
 type dialog struct {
 	ep                  *endpoint
 	callID              string
@@ -500,17 +479,8 @@ type dialog struct {
 	localURI, remoteURI string // name-addr without tag
 	target              string // remote target: the Request-URI of requests
 	remote              netip.AddrPort
-	cseq, remoteCSeq    int
-	// uac is set when this endpoint sent the initial INVITE: it owns the
-	// Call-ID, which sets its retry window after 491 (RFC 3261 §14.1).
-	uac   bool
-	state int
-	// inviteOut and updateOut are this side's INVITE or UPDATE without a
-	// final response; inviteIn the other side's INVITE not finally
-	// answered.
-	inviteOut, updateOut *clientTxn
-	inviteIn             *serverTxn
-	// awaiting is a 2xx sent and not yet acknowledged.
+	cseq                int // the number this endpoint's next request follows
+	// awaiting retransmits a 2xx sent until its ACK.
 	awaiting *pending2xx
 	acks     map[int][]byte
 }
@@ -521,7 +491,7 @@ func dialogKey(callID, localTag string) string { return callID + "\x00" + localT
 func (ep *endpoint) newDialog(localURI, remoteURI, target string, remote netip.AddrPort, cseq int) *dialog {
 	d := &dialog{
 		ep: ep, callID: ep.newCallID(), localTag: ep.newTag(), localURI: localURI, remoteURI: remoteURI,
-		target: target, remote: remote, cseq: cseq - 1, uac: true, acks: map[int][]byte{},
+		target: target, remote: remote, cseq: cseq - 1, acks: map[int][]byte{},
 	}
 	ep.addDialog(d)
 	return d
@@ -534,12 +504,11 @@ func (ep *endpoint) acceptDialog(st *serverTxn) *dialog {
 	d := &dialog{
 		ep: ep, callID: m.CallID, localTag: ep.newTag(), remoteTag: m.From.Tag,
 		localURI: "<" + m.To.URI + ">", remoteURI: "<" + m.From.URI + ">", target: sip.ParseNameAddr(m.Contact).URI,
-		remote: st.src, remoteCSeq: m.CSeq, cseq: ep.rng.IntN(100) + 100, acks: map[int][]byte{},
+		remote: st.src, cseq: ep.rng.IntN(100) + 100, acks: map[int][]byte{},
 	}
 	if d.target == "" {
 		d.target = m.From.URI
 	}
-	d.inviteIn = st
 	st.dialog = d
 	ep.addDialog(d)
 	return d
@@ -548,12 +517,24 @@ func (ep *endpoint) acceptDialog(st *serverTxn) *dialog {
 func (ep *endpoint) addDialog(d *dialog) {
 	if len(ep.dialogs) >= maxDlgs {
 		for k, old := range ep.dialogs {
-			if old.state == dialogEnded {
+			if old.view().State == call.Terminated {
 				delete(ep.dialogs, k)
 			}
 		}
 	}
 	ep.dialogs[dialogKey(d.callID, d.localTag)] = d
+}
+
+// view is the call engine's account of the dialog now, on the network's
+// clock. A dialog the engine holds nothing of (its INVITE never went out,
+// or its call is over and forgotten) reads as terminated.
+func (d *dialog) view() call.DialogView {
+	d.ep.engine.Advance(d.ep.n.now())
+	v, ok := d.ep.engine.Dialog(call.DialogID{CallID: d.callID, LocalTag: d.localTag, RemoteTag: d.remoteTag})
+	if !ok {
+		v.State = call.Terminated
+	}
+	return v
 }
 
 // request builds a request of the dialog (RFC 3261 §12.2.1.1).
@@ -586,50 +567,40 @@ func (d *dialog) request(method string) *sip.Message {
 func (d *dialog) invite(offer []byte, onResp func(*clientTxn, *sip.Message, call.Role)) *clientTxn {
 	m := d.request("INVITE")
 	m.SetBody("application/sdp", offer)
-	ct := d.ep.send(m, d.remote, d, func(ct *clientTxn, resp *sip.Message, role call.Role) {
+	creating := d.remoteTag == ""
+	return d.ep.send(m, d.remote, d, func(ct *clientTxn, resp *sip.Message, role call.Role) {
 		if resp != nil {
-			d.learn(resp)
+			d.learn(resp, creating)
 		}
 		if onResp != nil {
 			onResp(ct, resp, role)
 		}
 	})
-	d.inviteOut = ct
-	return ct
 }
 
 // update sends an UPDATE with an SDP offer (RFC 3311).
 func (d *dialog) update(offer []byte, onResp func(*clientTxn, *sip.Message, call.Role)) *clientTxn {
 	m := d.request("UPDATE")
 	m.SetBody("application/sdp", offer)
-	ct := d.ep.send(m, d.remote, d, onResp)
-	d.updateOut = ct
-	return ct
+	return d.ep.send(m, d.remote, d, onResp)
 }
 
-// learn takes the remote tag and target from a response to an INVITE,
-// acknowledges a 2xx, and ends the dialog on a failure of the initial one.
-func (d *dialog) learn(resp *sip.Message) {
+// learn takes the remote tag and target from the responses to the INVITE
+// that creates the dialog (RFC 3261 §12.1.2), and acknowledges a 2xx.
+func (d *dialog) learn(resp *sip.Message, creating bool) {
 	code := resp.StatusCode
-	if d.state < dialogConfirmed && resp.To.Tag != "" && code > 100 && code < 300 {
+	if creating && resp.To.Tag != "" && code > 100 && code < 300 {
 		d.remoteTag = resp.To.Tag
 		if c := resp.Contact; c != "" {
 			d.target = sip.ParseNameAddr(c).URI
 		}
-		d.state = dialogEarly
 	}
-	switch {
-	case code/100 == 2:
-		if d.state < dialogConfirmed {
-			d.state = dialogConfirmed
-		}
+	if code/100 == 2 {
 		ack := d.request("ACK")
 		ack.Set("CSeq", strconv.Itoa(resp.CSeq)+" ACK")
 		raw := ack.Bytes()
 		d.acks[resp.CSeq] = raw
 		d.ep.transmit(raw, d.remote)
-	case code >= 300 && d.state < dialogConfirmed:
-		d.state = dialogEnded
 	}
 }
 
@@ -640,26 +611,20 @@ func (d *dialog) reack(cseq int) {
 	}
 }
 
-// ready reports whether the dialog may start an INVITE now: confirmed, and
-// no INVITE in progress in either direction (RFC 3261 §14.1), counting a
-// 2xx not yet acknowledged.
-func (d *dialog) ready() bool {
-	return d.state == dialogConfirmed && d.inviteOut == nil && d.inviteIn == nil && d.updateOut == nil && d.awaiting == nil
-}
-
 // retryDelay draws the wait before a request refused with 491 is sent
-// again: RFC 3261 §14.1's window for this side, in steps of 10 ms as
+// again: RFC 3261 §14.1's window for this side, which depends on whether
+// it owns the Call-ID (the engine's view says), in steps of 10 ms as
 // chan_sip draws it.
-func (d *dialog) retryDelay() time.Duration {
-	lo, hi := policy.RetryWindow(d.uac)
+func (d *dialog) retryDelay() (delay time.Duration, owner bool) {
+	owner = d.view().CallIDOwner()
+	lo, hi := policy.RetryWindow(owner)
 	steps := int((hi - lo) / policy.RetryGranularity)
-	return lo + time.Duration(d.ep.rng.IntN(steps))*policy.RetryGranularity
+	return lo + time.Duration(d.ep.rng.IntN(steps))*policy.RetryGranularity, owner
 }
 
 // pending2xx retransmits a 2xx to INVITE until its ACK (RFC 3261
 // §13.3.1.4).
 type pending2xx struct {
-	cseq   int
 	resend *timer
 	expire *timer
 }
@@ -673,10 +638,7 @@ func (p *pending2xx) stop() {
 // until the ACK; onLost runs if none comes within 64*T1.
 func (d *dialog) answer(st *serverTxn, body []byte, onLost func()) {
 	st.respond(200, "", nil, body)
-	if d.state < dialogConfirmed {
-		d.state = dialogConfirmed
-	}
-	p := &pending2xx{cseq: st.req.CSeq}
+	p := &pending2xx{}
 	wait := t1
 	var again func()
 	again = func() {
@@ -697,12 +659,19 @@ func (d *dialog) answer(st *serverTxn, body []byte, onLost func()) {
 	d.awaiting = p
 }
 
+// acked stops the retransmissions of the 2xx the ACK acknowledged.
+func (d *dialog) acked() {
+	if p := d.awaiting; p != nil {
+		p.stop()
+		d.awaiting = nil
+	}
+}
+
 // bye ends the dialog with a BYE.
 func (d *dialog) bye(onDone func()) {
-	if d.state == dialogEnded {
+	if d.view().State == call.Terminated {
 		return
 	}
-	d.state = dialogEnded
 	d.ep.send(d.request("BYE"), d.remote, d, func(_ *clientTxn, resp *sip.Message, _ call.Role) {
 		if (resp == nil || resp.StatusCode >= 200) && onDone != nil {
 			onDone()
