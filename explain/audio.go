@@ -13,6 +13,8 @@ import (
 // audio reports where the media did not flow as it should.
 func (x *explainer) audio() {
 	v := x.f.in.Verdict
+	x.traps = x.natTraps()
+	x.unroutable()
 	switch v.Kind {
 	case media.OneWay:
 		x.oneWay()
@@ -86,6 +88,9 @@ func (x *explainer) oneWayCause(senders map[netip.Addr]bool, dsts []netip.AddrPo
 				continue
 			}
 		}
+	}
+	if t := x.trapFor(dsts); t != nil {
+		return "NAT: " + x.trapCause(t), []int{t.sdp.Frame}
 	}
 	for _, s := range x.out.Reasons {
 		if s.Code == CodeNAT {

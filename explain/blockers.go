@@ -114,6 +114,7 @@ func (x *explainer) nat(b *bridge, lf *legFacts, released bool) {
 			conf = 0.85
 		}
 	}
+	x.natFor[host(lf.far)] = true
 	text := x.name(host(lf.far)) + " appears to be behind NAT: " + strings.Join(texts, "; ")
 	if released {
 		text += ". The media was released anyway: the other endpoint is given an address it may not reach (one-way or no audio)"

@@ -43,7 +43,7 @@ var Codes = []struct{ Code, Meaning string }{
 	{CodeReleaseRefused, "a release request was refused (488, 415, 5xx, ...) or never answered"},
 	{CodeGlare, "re-INVITEs crossed and were refused with 491: the retries, their RFC 3261 §14.1 windows, the time lost, and the remedy"},
 	{CodeReanchored, "the B2BUA took the media back mid-call (hold with music on hold, transfer, parking), and whether it released it again"},
-	{CodeOneWayAudio, "RTP flows one way only, with the likely cause (SDP direction, NAT, RTP to an address no one answers from, or not captured)"},
+	{CodeOneWayAudio, "RTP flows one way only, or one direction goes to a NATed endpoint's private address that the public network does not route: the direction that cannot arrive, the likely cause (SDP direction, NAT, RTP to an address no one answers from, or not captured) and, for NAT, the remedy"},
 	{CodeNoRTPCaptured, "SDP announced media but the capture holds no RTP for it"},
 	{CodeMediaRelay, "RTP passes an address that belongs to neither end: a media relay rewrote the SDP"},
 	{CodeNotAnswered, "no leg was answered, so no media was set up"},

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/sipscope/sipscope/call/policy"
+	"github.com/sipscope/sipscope/internal/corpustest"
 )
 
 // corpusTruth is the part of an asterisk corpus *.truth.json the
@@ -112,7 +113,7 @@ func hasFrames(t *testing.T, r *Reason, frames ...int) {
 // the truth file states and, with the configuration, the option, section
 // and line behind it.
 func TestCorpusTruth(t *testing.T) {
-	dir := filepath.Join(corpusDir(t), "asterisk")
+	dir := filepath.Join(corpustest.Dir(t), "asterisk")
 	names, _ := filepath.Glob(filepath.Join(dir, "*.truth.json"))
 	if len(names) == 0 {
 		t.Skip("no truth files")

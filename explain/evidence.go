@@ -458,13 +458,18 @@ func contactSign(m *call.Msg) (natSign, bool) {
 }
 
 // private reports an address that does not route on the Internet: RFC
-// 1918, RFC 6598 shared address space and IPv6 unique local addresses.
+// 1918, RFC 6598 shared address space (carrier-grade NAT), IPv6 unique
+// local addresses (RFC 4193) and link-local addresses (RFC 3927, RFC
+// 4291 §2.5.6). Documentation ranges (RFC 5737, RFC 3849) are not
+// private: they name no private network, and test networks use them as
+// their public side.
 func private(a netip.Addr) bool {
 	a = a.Unmap()
-	return a.IsPrivate() || (a.Is4() && a.As4()[0] == 100 && a.As4()[1]&0xc0 == 64)
+	return a.IsPrivate() || a.IsLinkLocalUnicast() || (a.Is4() && a.As4()[0] == 100 && a.As4()[1]&0xc0 == 64)
 }
 
-// public reports a global unicast address that is not private.
+// public reports a global unicast address that is not private; loopback
+// is neither.
 func public(a netip.Addr) bool {
 	a = a.Unmap()
 	return a.IsGlobalUnicast() && !private(a)

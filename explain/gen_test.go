@@ -3,7 +3,6 @@ package explain
 import (
 	"bytes"
 	"cmp"
-	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sipscope/sipscope/capture"
+	"github.com/sipscope/sipscope/internal/pcaptest"
 )
 
 // scenario writes a synthetic capture: SIP messages and RTP packets at
@@ -55,12 +55,7 @@ func (s *scenario) rtp(src, dst netip.AddrPort, ssrc uint32, pt uint8, from, to 
 	seq := uint16(ssrc)
 	ts := ssrc * 7
 	for at := from; at < to; at += 20 * time.Millisecond {
-		p := make([]byte, 12+160)
-		p[0] = 0x80
-		p[1] = pt
-		binary.BigEndian.PutUint16(p[2:], seq)
-		binary.BigEndian.PutUint32(p[4:], ts)
-		binary.BigEndian.PutUint32(p[8:], ssrc)
+		p := pcaptest.RTP(seq, ts, ssrc, pt, false, make([]byte, 160))
 		s.pkts = append(s.pkts, rawPkt{at: at, order: len(s.pkts), src: src, dst: dst, payload: p})
 		seq++
 		ts += 160
@@ -80,7 +75,7 @@ func (s *scenario) source() capture.Source {
 		s.t.Fatal(err)
 	}
 	for _, p := range pkts {
-		if err := w.WritePacket(epoch.Add(p.at), ipPacket(p.src, p.dst, p.payload), 0); err != nil {
+		if err := w.WritePacket(epoch.Add(p.at), pcaptest.UDP(p.src, p.dst, p.payload), 0); err != nil {
 			s.t.Fatal(err)
 		}
 	}
@@ -95,43 +90,6 @@ func (s *scenario) source() capture.Source {
 func (s *scenario) analyze() []Input {
 	s.t.Helper()
 	return newPipeline().run(s.t, s.source())
-}
-
-// ipPacket wraps a UDP payload in IPv4 or IPv6 and UDP headers.
-func ipPacket(src, dst netip.AddrPort, payload []byte) []byte {
-	udp := make([]byte, 8, 8+len(payload))
-	binary.BigEndian.PutUint16(udp[0:], src.Port())
-	binary.BigEndian.PutUint16(udp[2:], dst.Port())
-	binary.BigEndian.PutUint16(udp[4:], uint16(8+len(payload)))
-	udp = append(udp, payload...)
-	if src.Addr().Is4() {
-		h := make([]byte, 20)
-		h[0] = 0x45
-		binary.BigEndian.PutUint16(h[2:], uint16(20+len(udp)))
-		h[8] = 64
-		h[9] = 17
-		s4, d4 := src.Addr().As4(), dst.Addr().As4()
-		copy(h[12:], s4[:])
-		copy(h[16:], d4[:])
-		var sum uint32
-		for i := 0; i < 20; i += 2 {
-			sum += uint32(binary.BigEndian.Uint16(h[i:]))
-		}
-		for sum > 0xffff {
-			sum = sum&0xffff + sum>>16
-		}
-		binary.BigEndian.PutUint16(h[10:], ^uint16(sum))
-		return append(h, udp...)
-	}
-	h := make([]byte, 40)
-	h[0] = 0x60
-	binary.BigEndian.PutUint16(h[4:], uint16(len(udp)))
-	h[6] = 17
-	h[7] = 64
-	s6, d6 := src.Addr().As16(), dst.Addr().As16()
-	copy(h[8:], s6[:])
-	copy(h[24:], d6[:])
-	return append(h, udp...)
 }
 
 func ap(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
@@ -341,14 +299,20 @@ func (d *dialog) sdp(sd side, m sdpSide) string {
 	return m.body(d.version[sd])
 }
 
+// final ends the INVITE transaction r: the final response and, a
+// millisecond later, the ACK.
+func (d *dialog) final(r *request, code int, reason, body string) {
+	d.reply(r, code, reason, body)
+	d.s.after(time.Millisecond)
+	d.send(r.from, "ACK", "")
+}
+
 // exchange runs a whole INVITE transaction: request with offer, 200 with
 // answer, ACK, each a millisecond apart.
 func (d *dialog) exchange(from side, offer, answer sdpSide) {
 	r := d.send(from, "INVITE", d.sdp(from, offer))
 	d.s.after(time.Millisecond)
-	d.reply(r, 200, "OK", d.sdp(1-from, answer))
-	d.s.after(time.Millisecond)
-	d.send(from, "ACK", "")
+	d.final(r, 200, "OK", d.sdp(1-from, answer))
 	d.s.after(time.Millisecond)
 }
 
@@ -364,9 +328,7 @@ func (d *dialog) update(from side, offer, answer sdpSide) {
 func (d *dialog) refuse(from side, offer sdpSide, code int, reason string) {
 	r := d.send(from, "INVITE", d.sdp(from, offer))
 	d.s.after(time.Millisecond)
-	d.reply(r, code, reason, "")
-	d.s.after(time.Millisecond)
-	d.send(from, "ACK", "")
+	d.final(r, code, reason, "")
 	d.s.after(time.Millisecond)
 }
 

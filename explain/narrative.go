@@ -12,16 +12,16 @@ import (
 // headOrder says, per media path, which reason's wording leads the
 // headline: the one that best accounts for that path.
 var headOrder = map[media.PathKind][]string{
-	media.Direct: {CodeGlare, CodeReanchored, CodeDirectInitialInvite, CodeDirectUpdate, CodeDirectReinvite, CodeDirectEndToEnd},
+	media.Direct: {CodeOneWayAudio, CodeGlare, CodeReanchored, CodeDirectInitialInvite, CodeDirectUpdate, CodeDirectReinvite, CodeDirectEndToEnd},
 	media.Anchored: {
-		policy.CodeCodecMismatch, policy.CodeSRTPMismatch, policy.CodeFamilyMismatch,
+		CodeOneWayAudio, policy.CodeCodecMismatch, policy.CodeSRTPMismatch, policy.CodeFamilyMismatch,
 		policy.CodeDirectMediaNo, policy.CodeNATNoNAT, policy.CodeDialOptions, policy.CodeRecording, policy.CodeJitterBuffer,
 		policy.CodeJBForce, policy.CodeMediaACL, policy.CodeT38, policy.CodePtimeMismatch, policy.CodeSRTP,
 		CodeReleaseRefused, CodeReanchored, CodeNAT, CodeNoReleaseAttempted, policy.CodeDTMFMismatch, CodeGlare,
 	},
 	media.OneWay:       {CodeOneWayAudio},
 	media.NoneCaptured: {CodeNoRTPCaptured},
-	media.Relayed:      {CodeMediaRelay},
+	media.Relayed:      {CodeOneWayAudio, CodeMediaRelay},
 }
 
 // finish writes the headline and the narrative from the reasons.
@@ -37,6 +37,9 @@ func (x *explainer) finish() {
 			s += " (" + v.Basis + ")"
 		}
 		ss = append(ss, sentence(s))
+	}
+	for _, n := range x.notes {
+		ss = append(ss, sentence(n))
 	}
 	var why []string
 	var codes []string
@@ -107,7 +110,7 @@ func (x *explainer) decorate(r Reason) string {
 	h := r.head
 	kind := string(x.f.in.Verdict.Kind)
 	switch {
-	case kind == "" || strings.HasPrefix(h, kind):
+	case kind == "" || strings.HasPrefix(h, kind) || strings.HasPrefix(h, "one-way"):
 		return h
 	case x.f.in.Verdict.Kind == media.Direct && r.Code == CodeReanchored:
 		return "direct; " + h
@@ -116,7 +119,7 @@ func (x *explainer) decorate(r Reason) string {
 			return "anchored at " + hostList(servers) + ": " + h
 		}
 	}
-	if strings.HasPrefix(h, "direct") || strings.HasPrefix(h, "anchored") || strings.HasPrefix(h, "one-way") ||
+	if strings.HasPrefix(h, "direct") || strings.HasPrefix(h, "anchored") ||
 		strings.HasPrefix(h, "no RTP") || strings.HasPrefix(h, "not answered") || strings.HasPrefix(h, "relayed") {
 		return h
 	}

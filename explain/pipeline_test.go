@@ -1,10 +1,6 @@
 package explain
 
 import (
-	"errors"
-	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"testing"
@@ -12,33 +8,10 @@ import (
 	"github.com/sipscope/sipscope/call"
 	"github.com/sipscope/sipscope/capture"
 	"github.com/sipscope/sipscope/decode"
+	"github.com/sipscope/sipscope/internal/pcaptest"
 	"github.com/sipscope/sipscope/media"
 	"github.com/sipscope/sipscope/sip"
 )
-
-// corpusDir finds the shared capture corpus that CI checks out beside the
-// repository, walking up from the package directory; the test is skipped
-// when there is none.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 8 {
-		c := filepath.Join(dir, "shared", "corpus")
-		if st, err := os.Stat(c); err == nil && st.IsDir() {
-			return c
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
-	}
-	t.Skip("shared/corpus not found beside the repository")
-	return ""
-}
 
 // pipeline stands in for package analysis in these tests: SIP messages
 // drive the call engine, whose SDP feeds the media tracker; other UDP
@@ -114,20 +87,11 @@ func (p *pipeline) Warn(capture.Warning)                 {}
 // run analyzes a capture and returns each call's Input.
 func (p *pipeline) run(t testing.TB, src capture.Source) []Input {
 	t.Helper()
-	defer src.Close()
 	dec := decode.NewDecoder(p, decode.Options{})
-	var pkt capture.Packet
-	for {
-		err := src.Next(&pkt)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	pcaptest.Drain(t, src, func(pkt *capture.Packet) {
 		p.eng.Advance(pkt.Time)
-		dec.Decode(&pkt)
-	}
+		dec.Decode(pkt)
+	})
 	dec.Flush()
 	p.eng.Finish()
 	p.trk.Flush()

@@ -18,6 +18,13 @@ type explainer struct {
 	// idle lists bridges that sent no release although nothing in the
 	// capture forbade it.
 	idle []*bridge
+	// natFor marks the endpoints a NAT reason was given for.
+	natFor map[netip.Addr]bool
+	// traps are the endpoints behind NAT whose private media address
+	// receives RTP that cannot be delivered there (see natTraps).
+	traps []*natTrap
+	// notes are sentences the narrative adds after the media path.
+	notes []string
 }
 
 func (x *explainer) add(r Reason) {
@@ -32,6 +39,7 @@ func (x *explainer) add(r Reason) {
 
 func (x *explainer) run() {
 	x.blocked = map[*bridge]bool{}
+	x.natFor = map[netip.Addr]bool{}
 	if !x.answered() {
 		x.notAnswered()
 		x.finish()

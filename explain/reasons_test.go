@@ -18,9 +18,7 @@ func p2p(s *scenario, a, b ua, ma, mb sdpSide) *dialog {
 	d := s.dialog("p2p-call", a, b, "1001", "2001")
 	inv := d.send(uac, "INVITE", d.sdp(uac, ma))
 	s.after(5 * ms)
-	d.reply(inv, 200, "OK", d.sdp(uas, mb))
-	s.after(ms)
-	d.send(uac, "ACK", "")
+	d.final(inv, 200, "OK", d.sdp(uas, mb))
 	return d
 }
 
@@ -37,9 +35,7 @@ func holdCall(s *scenario, reanchor bool) {
 	s.after(ms)
 	recv := c.mb
 	recv.dir = "recvonly"
-	c.la.reply(r, 200, "OK", c.la.sdp(uas, recv))
-	s.after(ms)
-	c.la.send(uac, "ACK", "")
+	c.la.final(r, 200, "OK", c.la.sdp(uas, recv))
 	s.after(ms)
 	if reanchor {
 		c.lb.exchange(uac, c.pb, c.mb)

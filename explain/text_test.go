@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sipscope/sipscope/astconf"
+	"github.com/sipscope/sipscope/internal/corpustest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -104,7 +105,7 @@ func loadCorpusConf(t *testing.T, dir, base string) ([]*astconf.Config, []*astco
 
 // TestGoldenCorpus renders the Asterisk corpus with its configurations.
 func TestGoldenCorpus(t *testing.T) {
-	dir := filepath.Join(corpusDir(t), "asterisk")
+	dir := filepath.Join(corpustest.Dir(t), "asterisk")
 	names, _ := filepath.Glob(filepath.Join(dir, "*.pcap"))
 	if len(names) == 0 {
 		t.Skip("no Asterisk captures")
