@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"testing/fstest"
+
+	"github.com/sipscope/sipscope/internal/corpustest"
 )
 
 // FuzzParse feeds arbitrary text to the reader, as a file that may include
@@ -13,7 +15,7 @@ import (
 // nothing may panic, and every value must cite a line.
 func FuzzParse(f *testing.F) {
 	seeds, _ := filepath.Glob(filepath.Join("testdata", "*", "*.conf"))
-	if root := findCorpus(); root != "" {
+	if root := corpustest.Root(); root != "" {
 		more, _ := filepath.Glob(filepath.Join(root, "asterisk", "*.conf.txt"))
 		seeds = append(seeds, more...)
 	}

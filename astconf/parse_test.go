@@ -3,43 +3,19 @@ package astconf
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
-)
 
-// findCorpus returns the shared corpus that CI checks out beside the
-// repository, walking up from the package directory, or "".
-func findCorpus() string {
-	dir, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for range 8 {
-		c := filepath.Join(dir, "shared", "corpus")
-		if st, err := os.Stat(c); err == nil && st.IsDir() {
-			return c
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
-	}
-	return ""
-}
+	"github.com/sipscope/sipscope/internal/corpustest"
+)
 
 // corpusBundles returns the corpus's Asterisk configuration bundles,
 // skipping the test when the corpus is absent.
 func corpusBundles(t testing.TB) []string {
 	t.Helper()
-	root := findCorpus()
-	if root == "" {
-		t.Skip("shared/corpus not found beside the repository")
-	}
-	names, err := filepath.Glob(filepath.Join(root, "asterisk", "*.conf.txt"))
+	names, err := filepath.Glob(filepath.Join(corpustest.Dir(t), "asterisk", "*.conf.txt"))
 	if err != nil || len(names) == 0 {
 		t.Skip("no Asterisk configuration bundles in the corpus")
 	}

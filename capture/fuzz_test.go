@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/sipscope/sipscope/internal/corpustest"
 )
 
 // FuzzOpen feeds arbitrary bytes to the reader: it must never panic, must
@@ -35,7 +37,7 @@ func FuzzOpen(f *testing.F) {
 	for _, s := range seeds {
 		f.Add(s)
 	}
-	for _, s := range corpusSeeds() {
+	for _, s := range corpusSeeds(f) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -72,19 +74,16 @@ func FuzzOpen(f *testing.F) {
 }
 
 // corpusSeeds are the small captures of the shared corpus, if it is there.
-func corpusSeeds() [][]byte {
-	root, ok := findCorpus()
-	if !ok {
+func corpusSeeds(f *testing.F) [][]byte {
+	root := corpustest.Root()
+	if root == "" {
 		return nil
 	}
 	var seeds [][]byte
-	filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
-		if m, _ := filepath.Match("*.pcap*", d.Name()); err == nil && m {
-			if b, err := os.ReadFile(path); err == nil && len(b) <= 16<<10 {
-				seeds = append(seeds, b)
-			}
+	for _, rel := range corpustest.Captures(f, "") {
+		if b, err := os.ReadFile(filepath.Join(root, rel)); err == nil && len(b) <= 16<<10 {
+			seeds = append(seeds, b)
 		}
-		return nil
-	})
+	}
 	return seeds
 }

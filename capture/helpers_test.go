@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -237,6 +236,17 @@ func mustRead(t testing.TB, b []byte) result {
 	return res
 }
 
+// mustOpen reads the capture file name, which must open.
+func mustOpen(t testing.TB, name string) result {
+	t.Helper()
+	var warns []Warning
+	src, err := Open(name, func(w Warning) { warns = append(warns, w) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return drain(t, src, &warns)
+}
+
 // openAll reads names through OpenAll.
 func openAll(t testing.TB, names ...string) (result, error) {
 	t.Helper()
@@ -246,6 +256,22 @@ func openAll(t testing.TB, names ...string) (result, error) {
 		return result{}, err
 	}
 	return drain(t, src, &warns), nil
+}
+
+// stdinFrom makes b the standard input of the process until the test ends.
+func stdinFrom(t testing.TB, b []byte) {
+	t.Helper()
+	rd, wr, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := os.Stdin
+	os.Stdin = rd
+	t.Cleanup(func() { os.Stdin = old; rd.Close() })
+	go func() {
+		wr.Write(b)
+		wr.Close()
+	}()
 }
 
 func writeFile(t testing.TB, path string, b []byte) string {
@@ -277,57 +303,4 @@ func tags(pkts []Packet) []byte {
 		b = append(b, p.Data[0])
 	}
 	return b
-}
-
-// corpusDir finds shared/corpus beside the repository and skips the test
-// when it is not there.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	dir, ok := findCorpus()
-	if !ok {
-		t.Skip("shared/corpus not found beside the repository")
-	}
-	return dir
-}
-
-// findCorpus walks up from the package directory to shared/corpus.
-func findCorpus() (string, bool) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", false
-	}
-	for {
-		c := filepath.Join(dir, "shared", "corpus")
-		if fi, err := os.Stat(c); err == nil && fi.IsDir() {
-			return c, true
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
-	}
-}
-
-// corpusFiles lists every capture of the shared corpus.
-func corpusFiles(t testing.TB) []string {
-	t.Helper()
-	root := corpusDir(t)
-	var files []string
-	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if m, _ := filepath.Match("*.pcap*", d.Name()); m && d.Type().IsRegular() {
-			files = append(files, path)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) == 0 {
-		t.Skip("no captures in the corpus")
-	}
-	return files
 }

@@ -197,17 +197,7 @@ func TestOpenAllKeepsFewFilesOpen(t *testing.T) {
 func TestOpenAllReadsStdinOnce(t *testing.T) {
 	dir := t.TempDir()
 	file := writeFile(t, filepath.Join(dir, "a.pcap"), pcapFile(false, false, 0, LinkEthernet, at(1, 0), at(3, 20)))
-	rd, wr, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := os.Stdin
-	os.Stdin = rd
-	t.Cleanup(func() { os.Stdin = old; rd.Close() })
-	go func() {
-		wr.Write(pcapFile(true, true, 0, LinkEthernet, at(2, 10), at(4, 30)))
-		wr.Close()
-	}()
+	stdinFrom(t, pcapFile(true, true, 0, LinkEthernet, at(2, 10), at(4, 30)))
 	res, err := openAll(t, file, "-")
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package capture
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -401,12 +400,7 @@ func TestGzipIsToldByMagicNotName(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var warns []Warning
-			src, err := Open(writeFile(t, filepath.Join(dir, tc.name), tc.data), func(w Warning) { warns = append(warns, w) })
-			if err != nil {
-				t.Fatal(err)
-			}
-			res := drain(t, src, &warns)
+			res := mustOpen(t, writeFile(t, filepath.Join(dir, tc.name), tc.data))
 			if !bytes.Equal(tags(res.pkts), []byte{1, 2, 3, 4, 5}) || len(res.warns) != 0 {
 				t.Errorf("read %v, warnings %v", tags(res.pkts), res.warns)
 			}
@@ -416,23 +410,8 @@ func TestGzipIsToldByMagicNotName(t *testing.T) {
 
 func TestOpenDashReadsStdin(t *testing.T) {
 	p, _ := fivePcap()
-	rd, wr, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := os.Stdin
-	os.Stdin = rd
-	t.Cleanup(func() { os.Stdin = old; rd.Close() })
-	go func() {
-		wr.Write(gzipped(t, p))
-		wr.Close()
-	}()
-	var warns []Warning
-	src, err := Open("-", func(w Warning) { warns = append(warns, w) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := drain(t, src, &warns)
+	stdinFrom(t, gzipped(t, p))
+	res := mustOpen(t, "-")
 	if !bytes.Equal(tags(res.pkts), []byte{1, 2, 3, 4, 5}) || len(res.warns) != 0 {
 		t.Errorf("read %v, warnings %v", tags(res.pkts), res.warns)
 	}

@@ -2,15 +2,15 @@ package decode
 
 import (
 	"net/netip"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/sipscope/sipscope/capture"
+	"github.com/sipscope/sipscope/internal/corpustest"
+	"github.com/sipscope/sipscope/internal/pcaptest"
 )
 
 // rtp is an RTP packet: version 2, payload type 0, 160 bytes of audio.
@@ -98,9 +98,9 @@ func TestSIPHotPathsDoNotAllocate(t *testing.T) {
 	}
 }
 
-// benchDecode decodes b.N frames taken in turn from pool.
-func benchDecode(b *testing.B, lt capture.LinkType, pool [][]byte) {
-	d := NewDecoder(nopHandler{}, Options{})
+// startBench reports the mean frame size of pool as the bytes of one
+// operation, counts allocations and starts the clock.
+func startBench(b *testing.B, pool [][]byte) {
 	var total int
 	for _, f := range pool {
 		total += len(f)
@@ -108,6 +108,12 @@ func benchDecode(b *testing.B, lt capture.LinkType, pool [][]byte) {
 	b.SetBytes(int64(total / len(pool)))
 	b.ReportAllocs()
 	b.ResetTimer()
+}
+
+// benchDecode decodes b.N frames taken in turn from pool.
+func benchDecode(b *testing.B, lt capture.LinkType, pool [][]byte) {
+	d := NewDecoder(nopHandler{}, Options{})
+	startBench(b, pool)
 	p := &capture.Packet{Time: t0, LinkType: lt}
 	for i := range b.N {
 		f := pool[i%len(pool)]
@@ -162,13 +168,7 @@ func BenchmarkGopacketParser(b *testing.B) {
 	parser := gopacket.NewDecodingLayerParser(layers.LayerTypeEthernet, &eth, &ip4, &u, &payload)
 	parser.IgnoreUnsupported = true
 	decoded := make([]gopacket.LayerType, 0, 8)
-	var total int
-	for _, f := range pool {
-		total += len(f)
-	}
-	b.SetBytes(int64(total / len(pool)))
-	b.ReportAllocs()
-	b.ResetTimer()
+	startBench(b, pool)
 	var sink int
 	for i := range b.N {
 		if err := parser.DecodeLayers(pool[i%len(pool)], &decoded); err != nil {
@@ -186,21 +186,14 @@ func BenchmarkGopacketParser(b *testing.B) {
 // BenchmarkDecodeCorpus decodes every packet of the public corpus, held in
 // memory, as one mixed workload.
 func BenchmarkDecodeCorpus(b *testing.B) {
-	dir := findCorpus(b, "public")
+	root := corpustest.Dir(b)
 	var pkts []capture.Packet
-	err := filepath.WalkDir(dir, func(path string, e os.DirEntry, err error) error {
-		if err != nil || e.IsDir() || strings.HasSuffix(path, ".md") {
-			return err
-		}
-		readCapture(b, path, func(p *capture.Packet) {
+	for _, rel := range corpustest.Captures(b, "public") {
+		pcaptest.Each(b, filepath.Join(root, rel), func(p *capture.Packet) {
 			q := *p
 			q.Data = append([]byte(nil), p.Data...)
 			pkts = append(pkts, q)
 		})
-		return nil
-	})
-	if err != nil {
-		b.Fatal(err)
 	}
 	var total int
 	for _, p := range pkts {

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/sipscope/sipscope/capture"
+	"github.com/sipscope/sipscope/internal/corpustest"
+	"github.com/sipscope/sipscope/internal/pcaptest"
 	"github.com/sipscope/sipscope/sip"
 )
 
@@ -92,7 +94,7 @@ func (c *corpusCounter) Datagram(*Meta, []byte) {}
 // needs tshark's -d tcp.port==6060,sip, which MANIFEST's numbers include;
 // the decoder finds SIP by content on any port.)
 func TestCorpusAgreesWithTshark(t *testing.T) {
-	dir := findCorpus(t, "public")
+	dir := filepath.Join(corpustest.Dir(t), "public")
 	manifest := readManifest(t, dir)
 	// Files where the decoder's numbers differ from tshark's, and why.
 	differ := map[string]struct {
@@ -122,7 +124,7 @@ func TestCorpusAgreesWithTshark(t *testing.T) {
 			}
 			c := &corpusCounter{callIDs: map[string]bool{}}
 			dec := NewDecoder(c, Options{})
-			readCapture(t, filepath.Join(dir, filepath.FromSlash(name)), func(p *capture.Packet) { dec.Decode(p) })
+			pcaptest.Each(t, filepath.Join(dir, filepath.FromSlash(name)), func(p *capture.Packet) { dec.Decode(p) })
 			dec.Flush()
 			if c.sip != want.sip || len(c.callIDs) != want.callIDs || c.spanning != want.spanning {
 				t.Errorf("SIP messages %d, Call-IDs %d, spanning segments %d; want %d, %d, %d",
@@ -145,7 +147,7 @@ func TestCorpusAgreesWithTshark(t *testing.T) {
 // ground truth: every leg's Call-ID is found, and its INVITE, answer and
 // BYE are SIP messages delivered at exactly the frames the truth names.
 func TestAsteriskCorpusFrames(t *testing.T) {
-	dir := findCorpus(t, "asterisk")
+	dir := filepath.Join(corpustest.Dir(t), "asterisk")
 	truths, err := filepath.Glob(filepath.Join(dir, "*.truth.json"))
 	if err != nil || len(truths) == 0 {
 		t.Fatalf("no truth files: %v", err)
@@ -173,7 +175,7 @@ func TestAsteriskCorpusFrames(t *testing.T) {
 			sipFrames := map[int]bool{}
 			dec := NewDecoder(frameRecorder{c, sipFrames}, Options{})
 			frames := 0
-			readCapture(t, filepath.Join(dir, filepath.Base(truth.PCAP)), func(p *capture.Packet) {
+			pcaptest.Each(t, filepath.Join(dir, filepath.Base(truth.PCAP)), func(p *capture.Packet) {
 				frames++
 				dec.Decode(p)
 			})

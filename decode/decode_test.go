@@ -382,10 +382,7 @@ func TestIPv6FragmentReassembly(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := &recorder{}
-			d := NewDecoder(r, Options{})
-			feed(d, capture.LinkEthernet, tt.frames...)
-			d.Flush()
+			r, _ := decodeFrames(Options{}, tt.frames...)
 			if tt.want == "" {
 				if len(r.sips) != 0 || len(r.warns) != 1 || !strings.Contains(r.warns[0].Text, tt.warn) {
 					t.Errorf("SIP %d, warnings %+v", len(r.sips), r.warns)

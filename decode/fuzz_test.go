@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/sipscope/sipscope/capture"
+	"github.com/sipscope/sipscope/internal/corpustest"
+	"github.com/sipscope/sipscope/internal/pcaptest"
 )
 
 // fuzzLinkTypes are the link types FuzzDecode tries each input under.
@@ -90,14 +92,14 @@ func FuzzDecode(f *testing.F) {
 // addCorpusFrames seeds a fuzz target with the first frames of each
 // public capture, as Ethernet-like link types read them.
 func addCorpusFrames(f *testing.F, perFile int) {
-	dir := findCorpus(f, "public")
+	dir := filepath.Join(corpustest.Dir(f), "public")
 	for _, name := range []string{
 		"heplify/sip_ipv4_tcp_fragmented.pcap", "sngrep/ipv6frag.pcap", "nDPI/gre_sip.pcapng",
 		"heplify/erspan_sip_ipv4_udp.pcapng", "heplify/sip_tcp_websocket.pcap", "heplify/sip_sctp.pcap",
 		"hep-wireshark/hep.pcap", "sngrep/ipip.pcap", "voipshark/SIP-SRTP-Normal_Call_two_parties.pcap",
 	} {
 		n := 0
-		readCapture(f, filepath.Join(dir, filepath.FromSlash(name)), func(p *capture.Packet) {
+		pcaptest.Each(f, filepath.Join(dir, filepath.FromSlash(name)), func(p *capture.Packet) {
 			if n < perFile && p.LinkType == capture.LinkEthernet {
 				f.Add(bytes.Clone(p.Data))
 			}
@@ -183,9 +185,9 @@ func FuzzHEP(f *testing.F) {
 	f.Add(hep3Compressed(f, []byte("log"), gzipW))
 	f.Add(hep2(2, v4Src, v4Dst, 1, 2, sipMsg("ACK", "h3", 0)))
 	f.Add(hep2(1, v6Src, v6Dst, 0, 0, sipMsg("ACK", "h4", 0)))
-	dir := findCorpus(f, "public")
+	dir := filepath.Join(corpustest.Dir(f), "public")
 	for _, name := range []string{"hep-wireshark/hep.pcap", "hep-wireshark/hep3_compressed.pcap.pcapng"} {
-		readCapture(f, filepath.Join(dir, filepath.FromSlash(name)), func(p *capture.Packet) {
+		pcaptest.Each(f, filepath.Join(dir, filepath.FromSlash(name)), func(p *capture.Packet) {
 			if i := bytes.Index(p.Data, hep3Magic); i >= 0 {
 				f.Add(bytes.Clone(p.Data[i:]))
 			}

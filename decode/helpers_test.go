@@ -3,12 +3,7 @@ package decode
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
-	"io"
 	"net/netip"
-	"os"
-	"path/filepath"
-	"testing"
 	"time"
 
 	"github.com/sipscope/sipscope/capture"
@@ -51,6 +46,16 @@ func feed(d *Decoder, lt capture.LinkType, frames ...[]byte) {
 		d.Decode(&capture.Packet{Frame: i + 1, Time: t0.Add(time.Duration(i) * 10 * time.Millisecond),
 			LinkType: lt, OrigLen: len(f), Data: f})
 	}
+}
+
+// decodeFrames decodes frames as consecutive Ethernet packets and flushes
+// the decoder: what it delivered, and the decoder for its Stats.
+func decodeFrames(opt Options, frames ...[]byte) (*recorder, *Decoder) {
+	r := &recorder{}
+	d := NewDecoder(r, opt)
+	feed(d, capture.LinkEthernet, frames...)
+	d.Flush()
+	return r, d
 }
 
 // sipMsg builds a SIP request with a body of n bytes and the given Call-ID.
@@ -170,46 +175,4 @@ func udp4(sp, dp uint16, payload []byte) []byte {
 // tcp4 is an Ethernet frame with an IPv4 TCP segment.
 func tcp4(src, dst netip.Addr, sp, dp uint16, seq, ack uint32, flags byte, payload string) []byte {
 	return ethIP(ipv4(src, dst, protoTCP, 1, 0, false, tcp(sp, dp, seq, ack, flags, []byte(payload))))
-}
-
-// findCorpus walks up from the package directory to the shared corpus
-// that sits beside the repository.
-func findCorpus(t testing.TB, name string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, "shared", "corpus", name)
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skipf("corpus %s not found beside the repository", name)
-		}
-		dir = parent
-	}
-}
-
-// readCapture calls fn for every packet of a capture file.
-func readCapture(t testing.TB, path string, fn func(*capture.Packet)) {
-	t.Helper()
-	src, err := capture.Open(path, func(w capture.Warning) { t.Logf("%s: frame %d: %s", path, w.Frame, w.Text) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	var p capture.Packet
-	for {
-		err := src.Next(&p)
-		if errors.Is(err, io.EOF) {
-			return
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		fn(&p)
-	}
 }

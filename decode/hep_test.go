@@ -223,13 +223,8 @@ func TestHEPIsUnwrapped(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := &recorder{}
-			d := NewDecoder(r, Options{})
-			feed(d, capture.LinkEthernet, tt.frames...)
-			d.Flush()
-			if got := summarize(r); got != tt.want {
-				t.Errorf("got %q, want %q (warnings %+v)", got, tt.want, r.warns)
-			}
+			r, d := decodeFrames(Options{}, tt.frames...)
+			wantSummary(t, r, tt.want)
 			for _, s := range r.sips {
 				m := s.meta
 				if m.Src != hepSrc || m.Dst != hepDst || m.Carrier&CarrierHEP == 0 || !m.Time.Truncate(time.Microsecond).Equal(hepTime.Truncate(time.Microsecond)) {

@@ -109,13 +109,8 @@ func TestSCTPCarriesSIP(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := &recorder{}
-			d := NewDecoder(r, Options{})
-			feed(d, capture.LinkEthernet, tt.frames...)
-			d.Flush()
-			if got := summarize(r); got != tt.want {
-				t.Errorf("got %q, want %q", got, tt.want)
-			}
+			r, d := decodeFrames(Options{}, tt.frames...)
+			wantSummary(t, r, tt.want)
 			for _, s := range r.sips {
 				if s.meta.Transport != SCTP {
 					t.Errorf("transport %v", s.meta.Transport)

@@ -47,6 +47,14 @@ func summarize(r *recorder) string {
 	return strings.Join(parts, " ")
 }
 
+// wantSummary checks the SIP messages delivered, as summarize writes them.
+func wantSummary(t *testing.T, r *recorder, want string) {
+	t.Helper()
+	if got := summarize(r); got != want {
+		t.Errorf("got %q, want %q (warnings %+v)", got, want, r.warns)
+	}
+}
+
 // TestTCPReassembly feeds TCP segments in many orders and checks which
 // SIP messages come out, framed by Content-Length, with the frames they
 // came from (Call-ID@FirstFrame/Frame).
@@ -219,13 +227,8 @@ func TestTCPReassembly(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := &recorder{}
-			d := NewDecoder(r, tt.opt)
-			feed(d, capture.LinkEthernet, tt.frames...)
-			d.Flush()
-			if got := summarize(r); got != tt.want {
-				t.Errorf("got %q, want %q (warnings %+v)", got, tt.want, r.warns)
-			}
+			r, d := decodeFrames(tt.opt, tt.frames...)
+			wantSummary(t, r, tt.want)
 			for _, s := range r.sips {
 				if s.meta.Transport != TCP {
 					t.Errorf("transport %v", s.meta.Transport)
@@ -383,13 +386,8 @@ func TestWebSocketCarriesSIP(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := &recorder{}
-			d := NewDecoder(r, Options{})
-			feed(d, capture.LinkEthernet, tt.frames...)
-			d.Flush()
-			if got := summarize(r); got != tt.want {
-				t.Errorf("got %q, want %q (warnings %+v)", got, tt.want, r.warns)
-			}
+			r, d := decodeFrames(Options{}, tt.frames...)
+			wantSummary(t, r, tt.want)
 			for _, s := range r.sips {
 				if s.meta.Transport != WS {
 					t.Errorf("transport %v", s.meta.Transport)
@@ -432,10 +430,7 @@ func TestHTTPOnSIPPortIsNotSIP(t *testing.T) {
 	c := defConn
 	req := "GET /index.html HTTP/1.1\r\nHost: 5060\r\n\r\n"
 	resp := "HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\nINVITE sip:x SIP/2.0"
-	r := &recorder{}
-	d := NewDecoder(r, Options{})
-	feed(d, capture.LinkEthernet, c.c2s(0, 0, req), c.s2c(0, len(req), 0, resp))
-	d.Flush()
+	r, d := decodeFrames(Options{}, c.c2s(0, 0, req), c.s2c(0, len(req), 0, resp))
 	if st := d.Stats(); len(r.sips) != 0 || st.TCPIgnored != 2 || len(r.warns) != 0 {
 		t.Errorf("SIP %d, ignored %d, warnings %+v", len(r.sips), st.TCPIgnored, r.warns)
 	}

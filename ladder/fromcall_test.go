@@ -17,6 +17,7 @@ import (
 	"github.com/sipscope/sipscope/call"
 	"github.com/sipscope/sipscope/capture"
 	"github.com/sipscope/sipscope/explain"
+	"github.com/sipscope/sipscope/internal/corpustest"
 	"github.com/sipscope/sipscope/media"
 	"github.com/sipscope/sipscope/sdp"
 	"github.com/sipscope/sipscope/sip"
@@ -245,20 +246,14 @@ func TestFromCallAnnotatesPathChangesNATAndReasons(t *testing.T) {
 // in the shared corpus and renders it in every format: the diagram must
 // be valid and nothing may fail.
 func TestFromCallDrawsEveryCorpusCall(t *testing.T) {
-	root := fcCorpus(t)
-	var files []string
-	filepath.WalkDir(root, func(p string, e os.DirEntry, err error) error {
-		if err == nil && !e.IsDir() && strings.Contains(e.Name(), ".pcap") {
-			files = append(files, p)
-		}
-		return nil
-	})
+	root := corpustest.Dir(t)
+	files := corpustest.Captures(t, "")
 	if len(files) == 0 {
 		t.Skip("no captures in the corpus")
 	}
 	calls := 0
 	for _, f := range files {
-		r, err := analysis.Files([]string{f}, analysis.Options{KeepRaw: true})
+		r, err := analysis.Files([]string{filepath.Join(root, f)}, analysis.Options{KeepRaw: true})
 		if err != nil {
 			continue
 		}
@@ -278,29 +273,6 @@ func TestFromCallDrawsEveryCorpusCall(t *testing.T) {
 		}
 	}
 	t.Logf("%d calls in %d captures", calls, len(files))
-}
-
-// fcCorpus finds the shared capture corpus beside the repository, walking
-// up from the package directory; the test is skipped when there is none.
-func fcCorpus(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 8 {
-		c := filepath.Join(dir, "shared", "corpus")
-		if st, err := os.Stat(c); err == nil && st.IsDir() {
-			return c
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
-	}
-	t.Skip("shared/corpus not found beside the repository")
-	return ""
 }
 
 // FuzzFromCall feeds mutated captures through the analysis and draws

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -281,10 +282,10 @@ func TestGlarePairsCross(t *testing.T) {
 					crossing = append(crossing, r.Frame)
 				}
 			}
-			if tc.order != nil && !equalInts(order, tc.order) {
+			if tc.order != nil && !slices.Equal(order, tc.order) {
 				t.Errorf("rows in frame order %v, want %v", order, tc.order)
 			}
-			if !equalInts(crossing, tc.crossing) {
+			if !slices.Equal(crossing, tc.crossing) {
 				t.Errorf("crossing pairs start at frames %v, want %v", crossing, tc.crossing)
 			}
 			if len(rows) != len(tc.d.Messages)+len(tc.d.Spans)+len(tc.d.Notes) {
@@ -344,7 +345,7 @@ func TestReasonsAttachToTheFramesTheyCite(t *testing.T) {
 	// starts at 18: both attach to spans, so no mark rows are needed.
 	want := map[int][]int{3: {1}, 10: {2}, 11: {1}, 13: {2}, 18: {2}, 19: {1}}
 	for f, w := range want {
-		if !equalInts(got[f], w) {
+		if !slices.Equal(got[f], w) {
 			t.Errorf("frame %d carries reasons %v, want %v", f, got[f], w)
 		}
 	}
@@ -354,21 +355,9 @@ func TestReasonsAttachToTheFramesTheyCite(t *testing.T) {
 	d := simpleCall()
 	d.Reasons = append(d.Reasons, Reason{Text: "cites a frame nothing covers", Frames: []int{950}})
 	last := d.Rows()[len(d.Rows())-1]
-	if last.Kind != RowMark || last.Frame != 950 || !equalInts(last.Reasons, []int{2}) {
+	if last.Kind != RowMark || last.Frame != 950 || !slices.Equal(last.Reasons, []int{2}) {
 		t.Errorf("uncovered citation gives %+v, want a mark row at 950", last)
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // FuzzRender fills a diagram with arbitrary strings: no format may panic,

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sipscope/sipscope/decode"
+	"github.com/sipscope/sipscope/internal/pcaptest"
 	"github.com/sipscope/sipscope/sdp"
 )
 
@@ -28,7 +29,7 @@ func newBenchSet() *benchSet {
 		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), uint16(20000+2*i))
 		dst := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 2, byte(i >> 8), byte(i)}), uint16(40000+2*i))
 		b.metas = append(b.metas, decode.Meta{Src: src, Dst: dst})
-		b.pkts = append(b.pkts, rtpBytes(0, 0, uint32(0x5000+i), 0, false, make([]byte, 160)))
+		b.pkts = append(b.pkts, pcaptest.RTP(0, 0, uint32(0x5000+i), 0, false, make([]byte, 160)))
 		if i%2 == 0 {
 			b.anns = append(b.anns, Announcement{Leg: "bench", Side: UAS, Frame: 1, Time: genBase,
 				Media: sdp.Media{Type: "audio", Proto: "RTP/AVP", Port: int(dst.Port()), Addr: dst.Addr()}})

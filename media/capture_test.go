@@ -1,46 +1,20 @@
 package media
 
 import (
-	"bufio"
 	"bytes"
-	"io"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 
+	"github.com/sipscope/sipscope/capture"
 	"github.com/sipscope/sipscope/decode"
+	"github.com/sipscope/sipscope/internal/corpustest"
+	"github.com/sipscope/sipscope/internal/pcaptest"
 	"github.com/sipscope/sipscope/sdp"
 )
-
-// corpusDir finds the shared capture corpus that CI checks out beside the
-// repository, walking up from the package directory; the test is skipped
-// when there is none.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 8 {
-		c := filepath.Join(dir, "shared", "corpus")
-		if st, err := os.Stat(c); err == nil && st.IsDir() {
-			return c
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
-	}
-	t.Skip("shared/corpus not found beside the repository")
-	return ""
-}
 
 // datagram is one UDP payload of a test capture (or a TCP segment that
 // starts a SIP message), with the Meta the decoder would give it.
@@ -50,68 +24,20 @@ type datagram struct {
 	tcp     bool
 }
 
-// readCapture decodes a pcap or pcapng file far enough for this
-// package's tests: link layer, VLAN, IPv4/IPv6 (tunnels included, the
-// innermost header wins), UDP and TCP. It stands in for the decode
-// package, which this package does not call. ICMP errors are not opened,
-// so the UDP packets they quote are not seen, as in tshark's RTP tap.
+// readCapture reads a capture file and decodes it with gopacket far enough
+// for this package's tests: link layer, VLAN, IPv4/IPv6 (tunnels included,
+// the innermost header before the transport wins), then the first UDP or
+// TCP header. It stands in for the decode package, whose decoder this
+// package does not call. ICMP errors are not opened, so the UDP packets
+// they quote are not seen, as in tshark's RTP tap.
 func readCapture(t testing.TB, path string) []datagram {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	br := bufio.NewReader(f)
-	magic, err := br.Peek(4)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	type reader interface {
-		ReadPacketData() ([]byte, gopacket.CaptureInfo, error)
-	}
-	var (
-		r        reader
-		linkType func(ci gopacket.CaptureInfo) layers.LinkType
-	)
-	if bytes.Equal(magic, []byte{0x0a, 0x0d, 0x0d, 0x0a}) {
-		ng, err := pcapgo.NewNgReader(br, pcapgo.DefaultNgReaderOptions)
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		r = ng
-		linkType = func(ci gopacket.CaptureInfo) layers.LinkType {
-			if intf, err := ng.Interface(ci.InterfaceIndex); err == nil {
-				return intf.LinkType
-			}
-			return ng.LinkType()
-		}
-	} else {
-		pr, err := pcapgo.NewReader(br)
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		r = pr
-		linkType = func(gopacket.CaptureInfo) layers.LinkType { return pr.LinkType() }
-	}
 	var out []datagram
-	for frame := 1; ; frame++ {
-		data, ci, err := r.ReadPacketData()
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			return out
-		}
-		lt := linkType(ci)
-		if lt == 228 || lt == 229 {
-			lt = layers.LinkTypeRaw
-		}
-		pkt := gopacket.NewPacket(data, lt, gopacket.Default)
+	pcaptest.Each(t, path, func(p *capture.Packet) {
 		var src, dst netip.Addr
-		d := datagram{meta: decode.Meta{Frame: frame, FirstFrame: frame, Time: ci.Timestamp}}
+		d := datagram{meta: decode.Meta{Frame: p.Frame, FirstFrame: p.Frame, Time: p.Time}}
 		found := false
-		for _, l := range pkt.Layers() {
+		for _, l := range pcaptest.Layers(p) {
 			switch l := l.(type) {
 			case *layers.IPv4:
 				src, _ = netip.AddrFromSlice(l.SrcIP.To4())
@@ -134,10 +60,17 @@ func readCapture(t testing.TB, path string) []datagram {
 			}
 		}
 		if found && len(d.payload) > 0 && src.IsValid() {
-			d.payload = append([]byte(nil), d.payload...)
 			out = append(out, d)
 		}
-	}
+	})
+	return out
+}
+
+// readCorpus reads a capture of the shared corpus, named by its path below
+// the corpus directory; the test is skipped when there is no corpus.
+func readCorpus(t testing.TB, rel string) []datagram {
+	t.Helper()
+	return readCapture(t, filepath.Join(corpustest.Dir(t), filepath.FromSlash(rel)))
 }
 
 // sipMessage is the little of a SIP message the tests need to announce

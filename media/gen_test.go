@@ -3,17 +3,13 @@ package media
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/sipscope/sipscope/internal/pcaptest"
 )
 
 // genBase is the first timestamp of every generated capture, fixed so the
@@ -30,61 +26,11 @@ type genPacket struct {
 // writePcap writes datagrams as Ethernet/IP/UDP frames, in the order given.
 func writePcap(t testing.TB, path string, pkts []genPacket) {
 	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
+	dgs := make([]pcaptest.Datagram, len(pkts))
+	for i, p := range pkts {
+		dgs[i] = pcaptest.Datagram{Time: genBase.Add(p.at), Src: p.src, Dst: p.dst, Payload: p.payload}
 	}
-	defer f.Close()
-	w := pcapgo.NewWriter(f)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
-		t.Fatal(err)
-	}
-	buf := gopacket.NewSerializeBuffer()
-	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
-	for _, p := range pkts {
-		eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}}
-		udp := &layers.UDP{SrcPort: layers.UDPPort(p.src.Port()), DstPort: layers.UDPPort(p.dst.Port())}
-		var ip gopacket.SerializableLayer
-		if p.src.Addr().Is4() {
-			eth.EthernetType = layers.EthernetTypeIPv4
-			v4 := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolUDP,
-				SrcIP: p.src.Addr().AsSlice(), DstIP: p.dst.Addr().AsSlice()}
-			if err := udp.SetNetworkLayerForChecksum(v4); err != nil {
-				t.Fatal(err)
-			}
-			ip = v4
-		} else {
-			eth.EthernetType = layers.EthernetTypeIPv6
-			v6 := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolUDP,
-				SrcIP: p.src.Addr().AsSlice(), DstIP: p.dst.Addr().AsSlice()}
-			if err := udp.SetNetworkLayerForChecksum(v6); err != nil {
-				t.Fatal(err)
-			}
-			ip = v6
-		}
-		if err := gopacket.SerializeLayers(buf, opts, eth, ip, udp, gopacket.Payload(p.payload)); err != nil {
-			t.Fatal(err)
-		}
-		data := buf.Bytes()
-		ci := gopacket.CaptureInfo{Timestamp: genBase.Add(p.at), CaptureLength: len(data), Length: len(data)}
-		if err := w.WritePacket(ci, data); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// rtpBytes builds an RTP packet with a payload of n bytes.
-func rtpBytes(seq uint16, ts, ssrc uint32, pt uint8, marker bool, payload []byte) []byte {
-	b := make([]byte, 12, 12+len(payload))
-	b[0] = 0x80
-	b[1] = pt
-	if marker {
-		b[1] |= 0x80
-	}
-	b[2], b[3] = byte(seq>>8), byte(seq)
-	putBE32(b[4:], ts)
-	putBE32(b[8:], ssrc)
-	return append(b, payload...)
+	pcaptest.WriteUDP(t, path, dgs)
 }
 
 func putBE32(b []byte, v uint32) {
@@ -173,7 +119,7 @@ func genCall() []genPacket {
 		case 120:
 			at += 8 * time.Millisecond
 		}
-		p := genPacket{at, genAudA, genAudB, rtpBytes(seq, ts, 0x11111111, pt, marker, payload)}
+		p := genPacket{at, genAudA, genAudB, pcaptest.RTP(seq, ts, 0x11111111, pt, marker, payload)}
 		pkts = append(pkts, p)
 		if i == 100 {
 			p.at += time.Millisecond
@@ -186,7 +132,7 @@ func genCall() []genPacket {
 			ssrc, seq, ts = 0x33333333, uint16(7+i-100), uint32(90000+160*(i-100))
 		}
 		pkts = append(pkts, genPacket{slot(i) + 3*time.Millisecond, genAudB, genAudA,
-			rtpBytes(seq, ts, ssrc, 0, i == 0 || i == 100, make([]byte, 160))})
+			pcaptest.RTP(seq, ts, ssrc, 0, i == 0 || i == 100, make([]byte, 160))})
 	}
 	rr := []byte{0x81, 201, 0, 7, 0x22, 0x22, 0x22, 0x22,
 		0x11, 0x11, 0x11, 0x11, 3, 0, 0, 3, 0, 1, 0xff, 0xa0, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0}
@@ -214,7 +160,7 @@ func genIPv6() []genPacket {
 			continue
 		}
 		pkts = append(pkts, genPacket{time.Duration(i) * 20 * time.Millisecond, src, dst,
-			rtpBytes(uint16(100+i), uint32(160*i), 0xabcdef01, 8, i == 0, make([]byte, 160))})
+			pcaptest.RTP(uint16(100+i), uint32(160*i), 0xabcdef01, 8, i == 0, make([]byte, 160))})
 	}
 	return pkts
 }
@@ -232,7 +178,7 @@ func genDTMF() []genPacket {
 			seq, d = 507, 160*8
 		}
 		pkts = append(pkts, genPacket{time.Duration(i) * 20 * time.Millisecond, src, dst,
-			rtpBytes(seq, 4242, 0x0e05384e, 101, i == 0, eventBytes(7, end, 6, d))})
+			pcaptest.RTP(seq, 4242, 0x0e05384e, 101, i == 0, eventBytes(7, end, 6, d))})
 	}
 	return pkts
 }

@@ -3,14 +3,24 @@ package media
 import (
 	"bytes"
 	"encoding/hex"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sipscope/sipscope/decode"
+	"github.com/sipscope/sipscope/internal/pcaptest"
 	"github.com/sipscope/sipscope/sdp"
 )
+
+// unhex decodes a packet written in hex, spaces allowed between bytes.
+func unhex(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
 
 func TestDemuxByFirstByte(t *testing.T) {
 	tests := []struct {
@@ -65,12 +75,9 @@ func TestHeaderUnmarshal(t *testing.T) {
 		{name: "zero padding count", hex: "a0 00 00 01 00 00 00 02 00 00 00 03 00 00", wantErr: "padding"},
 	}
 	for _, tt := range tests {
-		b, err := hex.DecodeString(strings.ReplaceAll(tt.hex, " ", ""))
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := unhex(t, tt.hex)
 		var h Header
-		err = h.Unmarshal(b)
+		err := h.Unmarshal(b)
 		if tt.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("%s: err = %v, want %q", tt.name, err, tt.wantErr)
@@ -146,12 +153,9 @@ func TestCompoundUnmarshal(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		b, err := hex.DecodeString(strings.ReplaceAll(tt.hex, " ", ""))
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := unhex(t, tt.hex)
 		var c Compound
-		err = c.Unmarshal(b)
+		err := c.Unmarshal(b)
 		if len(tt.types) == 0 {
 			if err == nil {
 				t.Errorf("%s: no error", tt.name)
@@ -229,10 +233,9 @@ func TestWindowTellsDuplicatesFromLatePackets(t *testing.T) {
 
 // rtcpSeeds are RTCP datagrams of the corpus, to seed the fuzzer.
 func rtcpSeeds(t testing.TB) [][]byte {
-	root := corpusDir(t)
 	var out [][]byte
 	for _, rel := range []string{"public/nDPI/rtcp_multiple_pkts_in_the_same_datagram.pcap", "asterisk/asterisk-directmedia-no.pcap"} {
-		for _, d := range readCapture(t, filepath.Join(root, rel)) {
+		for _, d := range readCorpus(t, rel) {
 			if Demux(d.payload) == KindRTCP {
 				out = append(out, d.payload)
 			}
@@ -269,7 +272,7 @@ func FuzzRTCP(f *testing.F) {
 		if len(b) >= 8 {
 			ssrc = be32(b[4:])
 		}
-		tr.Datagram(&m, rtpBytes(1, 1, ssrc, 0, false, make([]byte, 160)))
+		tr.Datagram(&m, pcaptest.RTP(1, 1, ssrc, 0, false, make([]byte, 160)))
 		m.Frame, m.Src, m.Dst = 3, genRTCPA, genRTCPB
 		tr.Datagram(&m, b)
 		m.Src, m.Dst = genRTCPB, genRTCPA
@@ -279,11 +282,10 @@ func FuzzRTCP(f *testing.F) {
 }
 
 func FuzzRTP(f *testing.F) {
-	root := corpusDir(f)
-	for _, d := range readCapture(f, filepath.Join(root, "public/nDPI/rtp.pcapng")) {
+	for _, d := range readCorpus(f, "public/nDPI/rtp.pcapng") {
 		f.Add(d.payload)
 	}
-	f.Add(rtpBytes(1, 2, 3, 101, true, eventBytes(5, true, 10, 800)))
+	f.Add(pcaptest.RTP(1, 2, 3, 101, true, eventBytes(5, true, 10, 800)))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var h Header
 		if h.Unmarshal(b) != nil {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sipscope/sipscope/internal/corpustest"
 )
 
 // truth is the part of an asterisk corpus ground-truth file these tests
@@ -47,9 +49,8 @@ type truth struct {
 // what the call engine will hand Path.
 func asteriskCall(t *testing.T, name string) (CallView, []*Stream, truth) {
 	t.Helper()
-	root := corpusDir(t)
 	var tf truth
-	b, err := os.ReadFile(filepath.Join(root, "asterisk", name+".truth.json"))
+	b, err := os.ReadFile(filepath.Join(corpustest.Dir(t), "asterisk", name+".truth.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +71,7 @@ func asteriskCall(t *testing.T, name string) (CallView, []*Stream, truth) {
 		}
 	}
 	tr := NewTracker(Options{})
-	dgs := readCapture(t, filepath.Join(root, "asterisk", name+".pcap"))
+	dgs := readCorpus(t, "asterisk/"+name+".pcap")
 	var anns []Announcement
 	for i := range dgs {
 		d := &dgs[i]

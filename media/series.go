@@ -41,6 +41,10 @@ type sample struct {
 type series struct {
 	pts  []sample
 	step uint32 // interval length in milliseconds
+	// end is where the interval of the latest sample ends, in
+	// milliseconds, so that a packet finds its interval without a
+	// division.
+	end uint64
 }
 
 // add records a packet arriving at ms milliseconds into the stream.
@@ -51,22 +55,36 @@ func (q *series) add(ms uint32, frame int, jitter float64, lost int) {
 	}
 	p := sample{at: ms, frame: clampU32(frame), jitter: float32(jitter), lost: clampI32(lost)}
 	n := len(q.pts)
-	if n > 0 && ms/q.step <= q.pts[n-1].at/q.step {
-		last := &q.pts[n-1]
-		p.jitter = max(p.jitter, last.jitter)
-		*last = p
+	if n > 0 && uint64(ms) < q.end {
+		q.replace(p)
 		return
 	}
 	for n == seriesCap {
 		q.widen()
 		n = len(q.pts)
-		if n > 0 && ms/q.step <= q.pts[n-1].at/q.step {
-			p.jitter = max(p.jitter, q.pts[n-1].jitter)
-			q.pts[n-1] = p
+		if n > 0 && uint64(ms) < q.end {
+			q.replace(p)
 			return
 		}
 	}
 	q.pts = append(q.pts, p)
+	q.setEnd()
+}
+
+// replace puts p in place of the latest sample, whose interval it falls
+// in or precedes.
+func (q *series) replace(p sample) {
+	last := &q.pts[len(q.pts)-1]
+	p.jitter = max(p.jitter, last.jitter)
+	*last = p
+	if uint64(p.at)+uint64(q.step) < q.end {
+		q.setEnd() // a late packet moved the sample to an earlier interval
+	}
+}
+
+func (q *series) setEnd() {
+	at := uint64(q.pts[len(q.pts)-1].at)
+	q.end = (at/uint64(q.step) + 1) * uint64(q.step)
 }
 
 // widen doubles the interval and merges the samples that now share one,
@@ -88,6 +106,7 @@ func (q *series) widen() {
 		out = append(out, p)
 	}
 	q.pts = out
+	q.setEnd()
 }
 
 // Series returns the stream's quality over its life: jitter and loss so

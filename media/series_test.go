@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/sipscope/sipscope/decode"
+	"github.com/sipscope/sipscope/internal/pcaptest"
 )
 
 // send feeds n packets of one stream every 20 ms from start, skipping the
@@ -18,7 +19,7 @@ func send(tr *Tracker, frame *int, start time.Duration, first, n int, lost map[i
 		}
 		at := genBase.Add(start + time.Duration(i-first)*20*time.Millisecond + late[i])
 		m := decode.Meta{Frame: *frame, Time: at, Src: src, Dst: dst}
-		tr.Datagram(&m, rtpBytes(uint16(i), uint32(160*i), 7, 0, i == 0, make([]byte, 160)))
+		tr.Datagram(&m, pcaptest.RTP(uint16(i), uint32(160*i), 7, 0, i == 0, make([]byte, 160)))
 	}
 }
 

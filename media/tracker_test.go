@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sipscope/sipscope/decode"
+	"github.com/sipscope/sipscope/internal/pcaptest"
 	"github.com/sipscope/sipscope/sdp"
 )
 
@@ -23,7 +24,7 @@ func (f *feeder) flow(src, dst netip.AddrPort, ssrc uint32, start time.Duration,
 	for i := range n {
 		f.frame++
 		m := decode.Meta{Frame: f.frame, Time: genBase.Add(start + time.Duration(i)*20*time.Millisecond), Src: src, Dst: dst}
-		f.tr.Datagram(&m, rtpBytes(uint16(i), uint32(160*i), ssrc, 0, i == 0, make([]byte, 160)))
+		f.tr.Datagram(&m, pcaptest.RTP(uint16(i), uint32(160*i), ssrc, 0, i == 0, make([]byte, 160)))
 	}
 	return first
 }
@@ -42,6 +43,17 @@ func (f *feeder) announce(leg string, side Side, signal, media netip.AddrPort) A
 	return a
 }
 
+// phoneCall announces a call between two phones, 192.0.2.1 offering media
+// on port 4000 and 192.0.2.2 answering on port 5000, and returns its view.
+func (f *feeder) phoneCall() CallView {
+	a, b := ap("192.0.2.1:5060"), ap("192.0.2.2:5060")
+	anns := []Announcement{
+		f.announce("c", UAC, a, ap("192.0.2.1:4000")),
+		f.announce("c", UAS, b, ap("192.0.2.2:5000")),
+	}
+	return CallView{Legs: []LegView{{ID: "c", UAC: a.Addr(), UAS: b.Addr(), Announcements: anns}}}
+}
+
 func ap(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 
 func TestUnannouncedFlowNeedsSequence(t *testing.T) {
@@ -52,7 +64,7 @@ func TestUnannouncedFlowNeedsSequence(t *testing.T) {
 	for i, seq := range []uint16{10, 50, 51, 52, 53} {
 		m.Frame = i + 1
 		m.Time = genBase.Add(time.Duration(i) * 20 * time.Millisecond)
-		tr.Datagram(&m, rtpBytes(seq, uint32(160*i), 7, 0, false, make([]byte, 160)))
+		tr.Datagram(&m, pcaptest.RTP(seq, uint32(160*i), 7, 0, false, make([]byte, 160)))
 		if n := len(tr.Streams()); (i < 3 && n != 0) || (i >= 3 && n != 1) {
 			t.Fatalf("after packet %d: %d streams", i+1, n)
 		}
@@ -131,7 +143,7 @@ func TestBoundsEvict(t *testing.T) {
 	m := decode.Meta{Dst: ap("192.0.2.100:6000"), Time: genBase}
 	for i := range 3 {
 		m.Frame, m.Src = 100+i, netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}), 4000)
-		tr.Datagram(&m, rtpBytes(1, 1, 9, 0, false, nil))
+		tr.Datagram(&m, pcaptest.RTP(1, 1, 9, 0, false, nil))
 	}
 	if c := tr.Counters(); c.EvictedFlows != 1 || c.CandidatePackets != 1 {
 		t.Errorf("candidates: counters %+v", c)
@@ -167,7 +179,7 @@ func TestCountingAllocatesNothing(t *testing.T) {
 	tr := NewTracker(Options{})
 	f := feeder{tr: tr}
 	f.flow(ap("192.0.2.1:4000"), ap("192.0.2.2:5000"), 1, 0, 3)
-	pkt := rtpBytes(3, 480, 1, 0, false, make([]byte, 160))
+	pkt := pcaptest.RTP(3, 480, 1, 0, false, make([]byte, 160))
 	m := decode.Meta{Frame: 4, Src: ap("192.0.2.1:4000"), Dst: ap("192.0.2.2:5000"), Time: genBase.Add(60 * time.Millisecond)}
 	seq := uint16(3)
 	allocs := testing.AllocsPerRun(10000, func() {
@@ -209,12 +221,7 @@ func TestPathRelayed(t *testing.T) {
 func TestPathOneWayAndNoneCaptured(t *testing.T) {
 	tr := NewTracker(Options{})
 	f := feeder{tr: tr}
-	a, b := ap("192.0.2.1:5060"), ap("192.0.2.2:5060")
-	anns := []Announcement{
-		f.announce("c", UAC, a, ap("192.0.2.1:4000")),
-		f.announce("c", UAS, b, ap("192.0.2.2:5000")),
-	}
-	call := CallView{Legs: []LegView{{ID: "c", UAC: a.Addr(), UAS: b.Addr(), Announcements: anns}}}
+	call := f.phoneCall()
 	if v := Path(call, tr.Streams()); v.Kind != NoneCaptured || !strings.Contains(v.Basis, "filtered") || v.Timeline[0].FromFrame != 1 {
 		t.Errorf("no RTP: %+v", v)
 	}
@@ -296,12 +303,7 @@ func TestDTMFInCorpus(t *testing.T) {
 func TestPathOfStrayPacketsOnly(t *testing.T) {
 	tr := NewTracker(Options{})
 	f := feeder{tr: tr}
-	a, b := ap("192.0.2.1:5060"), ap("192.0.2.2:5060")
-	anns := []Announcement{
-		f.announce("c", UAC, a, ap("192.0.2.1:4000")),
-		f.announce("c", UAS, b, ap("192.0.2.2:5000")),
-	}
-	call := CallView{Legs: []LegView{{ID: "c", UAC: a.Addr(), UAS: b.Addr(), Announcements: anns}}}
+	call := f.phoneCall()
 	f.flow(ap("192.0.2.1:4000"), ap("192.0.2.2:5000"), 1, 0, 1)
 	f.flow(ap("192.0.2.2:5000"), ap("192.0.2.1:4000"), 2, 3*time.Second, 1)
 	v := Path(call, tr.Streams())

@@ -9,10 +9,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sipscope/sipscope/internal/corpustest"
 )
 
 var update = flag.Bool("update", false, "rewrite the tshark golden files by running tshark")
@@ -113,26 +114,6 @@ func tsharkGolden(t testing.TB, path, rel string) string {
 	return string(b)
 }
 
-func corpusCaptures(t testing.TB) (root string, rels []string) {
-	t.Helper()
-	root = corpusDir(t)
-	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.IsDir() && (strings.HasSuffix(path, ".pcap") || strings.HasSuffix(path, ".pcapng")) {
-			rel, _ := filepath.Rel(root, path)
-			rels = append(rels, filepath.ToSlash(rel))
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(rels)
-	return root, rels
-}
-
 // difference is a stream that tshark decodes otherwise than we do, with
 // the reason, and our own figures when we find the stream.
 type difference struct {
@@ -161,7 +142,7 @@ var tsharkDiffers = map[string]difference{
 // stream against `tshark -z rtp,streams`: packets and lost exactly, the
 // maximum delta and the mean and maximum jitter within 0.1 ms.
 func TestAgreesWithTshark(t *testing.T) {
-	root, rels := corpusCaptures(t)
+	root, rels := corpustest.Dir(t), corpustest.Captures(t, "")
 	for _, rel := range rels {
 		t.Run(rel, func(t *testing.T) {
 			want := parseTshark(t, tsharkGolden(t, filepath.Join(root, rel), rel))
@@ -246,7 +227,7 @@ func TestTsharkGoldenCurrent(t *testing.T) {
 	if !haveTshark() {
 		t.Skip("tshark not installed")
 	}
-	root, rels := corpusCaptures(t)
+	root, rels := corpustest.Dir(t), corpustest.Captures(t, "")
 	for _, rel := range rels {
 		got := runTshark(t, filepath.Join(root, rel))
 		want, err := os.ReadFile(goldenName(rel))
@@ -263,9 +244,8 @@ func TestTsharkGoldenCurrent(t *testing.T) {
 // TestStreamsWithoutSDPAreFlagged checks a call whose SIP ran over TLS:
 // its streams are found by their headers alone and say so.
 func TestStreamsWithoutSDPAreFlagged(t *testing.T) {
-	root := corpusDir(t)
 	tr := NewTracker(Options{})
-	replay(t, tr, readCapture(t, filepath.Join(root, "public/voipshark/SIP-over-TLS-RTP-Normal_Call_two_parties.pcap")))
+	replay(t, tr, readCorpus(t, "public/voipshark/SIP-over-TLS-RTP-Normal_Call_two_parties.pcap"))
 	ss := tr.Streams()
 	if len(ss) != 4 {
 		t.Fatalf("%d streams, want 4", len(ss))

@@ -2,12 +2,14 @@ package sdp
 
 import (
 	"net/netip"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sipscope/sipscope/internal/corpustest"
+	"github.com/sipscope/sipscope/internal/pcaptest"
 )
 
 // knownLenient lists the corpus descriptions that pion refuses, with the
@@ -28,7 +30,7 @@ var knownLenient = map[string][]string{
 // corpus: pion reads all but the known ones, which the scanner reads.
 func TestCorpusDescriptionsParse(t *testing.T) {
 	seen, total := 0, 0
-	for _, d := range corpusSDPs(t, corpusDir(t)) {
+	for _, d := range corpusSDPs(t) {
 		s, err := Parse(d.Body)
 		if err != nil {
 			t.Errorf("%s: %v", d, err)
@@ -65,7 +67,7 @@ func TestCorpusDescriptionsParse(t *testing.T) {
 // TestCorpusDescriptionsRoundTrip marshals every corpus description and
 // parses it back to the same streams.
 func TestCorpusDescriptionsRoundTrip(t *testing.T) {
-	for _, d := range corpusSDPs(t, corpusDir(t)) {
+	for _, d := range corpusSDPs(t) {
 		s, err := Parse(d.Body)
 		if err != nil {
 			continue
@@ -96,32 +98,17 @@ func TestCorpusAgreesWithTshark(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs tshark on every capture")
 	}
-	tshark, err := exec.LookPath("tshark")
-	if err != nil {
-		t.Skip("tshark not installed")
-	}
-	root := corpusDir(t)
+	root := corpustest.Dir(t)
 	byFile := map[string][]corpusSDP{}
-	for _, d := range corpusSDPs(t, root) {
+	for _, d := range corpusSDPs(t) {
 		if !d.TCP {
 			byFile[d.File] = append(byFile[d.File], d)
 		}
 	}
 	compared := 0
 	for file, descs := range byFile {
-		out, err := exec.Command(tshark, "-r", filepath.Join(root, filepath.FromSlash(file)), "-Y", "sdp && udp",
-			"-T", "fields", "-E", "separator=|", "-E", "occurrence=a", "-E", "aggregator=,",
-			"-e", "frame.number", "-e", "sdp.media.media", "-e", "sdp.media.port", "-e", "sdp.connection_info.address").Output()
-		if err != nil {
-			t.Fatalf("tshark %s: %v", file, err)
-		}
-		want := map[int][]string{}
-		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-			f := strings.Split(line, "|")
-			if n, err := strconv.Atoi(f[0]); err == nil && len(f) == 4 {
-				want[n] = f[1:]
-			}
-		}
+		want := pcaptest.TsharkFields(t, filepath.Join(root, filepath.FromSlash(file)), "sdp && udp", []string{"occurrence=a", "aggregator=,"},
+			"sdp.media.media", "sdp.media.port", "sdp.connection_info.address")
 		for _, d := range descs {
 			w, ok := want[d.Frame]
 			if !ok {

@@ -1,12 +1,13 @@
 package sip
 
 import (
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strconv"
-	"strings"
 	"testing"
+
+	"github.com/sipscope/sipscope/internal/corpustest"
+	"github.com/sipscope/sipscope/internal/pcaptest"
 )
 
 // knownMalformed lists the corpus messages that are broken, on purpose or
@@ -75,12 +76,8 @@ func TestCorpusAgreesWithTshark(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs tshark on every capture")
 	}
-	tshark, err := exec.LookPath("tshark")
-	if err != nil {
-		t.Skip("tshark not installed")
-	}
-	root := corpusDir(t)
-	byFile := map[string][]corpusPayload{}
+	root := corpustest.Dir(t)
+	byFile := map[string][]pcaptest.Payload{}
 	for _, p := range corpusMessages(t) {
 		if !p.TCP {
 			byFile[p.File] = append(byFile[p.File], p)
@@ -88,20 +85,8 @@ func TestCorpusAgreesWithTshark(t *testing.T) {
 	}
 	compared := 0
 	for file, payloads := range byFile {
-		out, err := exec.Command(tshark, "-r", filepath.Join(root, filepath.FromSlash(file)), "-Y", "sip && udp",
-			"-T", "fields", "-E", "separator=|", "-E", "occurrence=f",
-			"-e", "frame.number", "-e", "sip.Method", "-e", "sip.Status-Code", "-e", "sip.Call-ID",
-			"-e", "sip.CSeq.seq", "-e", "sip.CSeq.method", "-e", "sip.from.tag", "-e", "sip.to.tag").Output()
-		if err != nil {
-			t.Fatalf("tshark %s: %v", file, err)
-		}
-		want := map[int][]string{}
-		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-			f := strings.Split(line, "|")
-			if n, err := strconv.Atoi(f[0]); err == nil && len(f) == 8 {
-				want[n] = f[1:]
-			}
-		}
+		want := pcaptest.TsharkFields(t, filepath.Join(root, filepath.FromSlash(file)), "sip && udp", []string{"occurrence=f"},
+			"sip.Method", "sip.Status-Code", "sip.Call-ID", "sip.CSeq.seq", "sip.CSeq.method", "sip.from.tag", "sip.to.tag")
 		for _, p := range payloads {
 			w, ok := want[p.Frame]
 			if !ok {

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"reflect"
 	"testing"
+
+	"github.com/sipscope/sipscope/internal/corpustest"
+	"github.com/sipscope/sipscope/internal/pcaptest"
 )
 
 // fuzzSeeds are the inline seeds: edge cases of the grammar, added to every
@@ -99,12 +102,11 @@ func FuzzFrameLength(f *testing.F) {
 // corpusSeeds returns the SIP payloads of the corpus, or none when the
 // corpus is not checked out.
 func corpusSeeds(f *testing.F) [][]byte {
-	root := findCorpus()
-	if root == "" {
+	if corpustest.Root() == "" {
 		return nil
 	}
 	var out [][]byte
-	for _, p := range corpusPayloadsIn(f, root) {
+	for _, p := range pcaptest.CorpusPayloads(f, LooksLike) {
 		out = append(out, p.Data)
 	}
 	return out

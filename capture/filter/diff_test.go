@@ -68,31 +68,6 @@ func emptyPcap(t *testing.T, link uint16) string {
 	return path
 }
 
-type vmProg struct {
-	vm *bpf.VM
-}
-
-func newVMProg(t *testing.T, prog []bpf.RawInstruction) vmProg {
-	t.Helper()
-	ins, ok := bpf.Disassemble(prog)
-	if !ok {
-		t.Fatalf("program does not disassemble: %v", prog)
-	}
-	vm, err := bpf.NewVM(ins)
-	if err != nil {
-		t.Fatalf("VM rejects program: %v\n%v", err, ins)
-	}
-	return vmProg{vm}
-}
-
-func (p vmProg) accepts(t *testing.T, data []byte) bool {
-	n, err := p.vm.Run(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n > 0
-}
-
 // TestCompileBehavesLikeLibpcap compiles each expression with this
 // package and with libpcap (through tcpdump -ddd) and runs both programs
 // over the same packets: every packet must get the same verdict from

@@ -218,6 +218,17 @@ func inLink(frame []byte, link uint16) (b []byte, ok bool) {
 // with golang.org/x/net/bpf's VM, and reports whether it kept the packet.
 func vmAccepts(t testing.TB, prog []bpf.RawInstruction, data []byte) bool {
 	t.Helper()
+	return newVMProg(t, prog).accepts(t, data)
+}
+
+// vmProg is a program loaded into golang.org/x/net/bpf's VM, to run over
+// many packets.
+type vmProg struct {
+	vm *bpf.VM
+}
+
+func newVMProg(t testing.TB, prog []bpf.RawInstruction) vmProg {
+	t.Helper()
 	ins, ok := bpf.Disassemble(prog)
 	if !ok {
 		t.Fatalf("program does not disassemble: %v", prog)
@@ -226,7 +237,13 @@ func vmAccepts(t testing.TB, prog []bpf.RawInstruction, data []byte) bool {
 	if err != nil {
 		t.Fatalf("VM rejects program: %v\n%v", err, ins)
 	}
-	n, err := vm.Run(data)
+	return vmProg{vm}
+}
+
+// accepts reports whether the program keeps the packet.
+func (p vmProg) accepts(t testing.TB, data []byte) bool {
+	t.Helper()
+	n, err := p.vm.Run(data)
 	if err != nil {
 		t.Fatalf("VM run: %v", err)
 	}

@@ -58,6 +58,21 @@ func socketPackets(t *testing.T, r *rand.Rand) []pkt {
 	return ps
 }
 
+// ethernetPrograms compiles expr for a socket on an Ethernet device and
+// for a capture file of Ethernet frames.
+func ethernetPrograms(t *testing.T, expr string) (sock, file []bpf.RawInstruction) {
+	t.Helper()
+	sock, err := CompileSocket(expr, Socket{Link: linktypeEthernet})
+	if err != nil {
+		t.Fatalf("CompileSocket(%q): %v", expr, err)
+	}
+	file, err = Compile(expr, linktypeEthernet, 0)
+	if err != nil {
+		t.Fatalf("Compile(%q): %v", expr, err)
+	}
+	return sock, file
+}
+
 // Without vlan keywords, a socket program judges the frame the kernel
 // shows it exactly as Compile's program judges that frame in a file, with
 // or without a tag in metadata: like libpcap on Linux, "udp" also catches
@@ -66,14 +81,7 @@ func TestCompileSocketWithoutVLANJudgesTheVisibleFrame(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	packets := socketPackets(t, r)
 	for _, expr := range socketExprs(r, 150, false) {
-		sock, err := CompileSocket(expr, Socket{Link: linktypeEthernet})
-		if err != nil {
-			t.Fatalf("CompileSocket(%q): %v", expr, err)
-		}
-		file, err := Compile(expr, linktypeEthernet, 0)
-		if err != nil {
-			t.Fatalf("Compile(%q): %v", expr, err)
-		}
+		sock, file := ethernetPrograms(t, expr)
 		for _, p := range packets {
 			frame := p.ethernet(t)
 			stripped, m := stripOuterTag(frame)
@@ -96,14 +104,7 @@ func TestCompileSocketVLANSeesTheMetadataTag(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	packets := socketPackets(t, r)
 	for _, expr := range socketExprs(r, 150, true) {
-		sock, err := CompileSocket(expr, Socket{Link: linktypeEthernet})
-		if err != nil {
-			t.Fatalf("CompileSocket(%q): %v", expr, err)
-		}
-		file, err := Compile(expr, linktypeEthernet, 0)
-		if err != nil {
-			t.Fatalf("Compile(%q): %v", expr, err)
-		}
+		sock, file := ethernetPrograms(t, expr)
 		for _, p := range packets {
 			frame := p.ethernet(t)
 			want := vmAccepts(t, file, frame)

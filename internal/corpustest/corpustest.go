@@ -42,6 +42,11 @@ func find() string {
 	return root
 }
 
+// Root returns the corpus directory, or "" when there is none: for fuzz
+// targets, which add the corpus to their seeds when it is there and run
+// on their own seeds when it is not.
+func Root() string { return find() }
+
 // Dir returns the corpus directory, or skips the test when there is none.
 func Dir(t testing.TB) string {
 	t.Helper()
@@ -53,7 +58,8 @@ func Dir(t testing.TB) string {
 }
 
 // Captures returns the capture files under the corpus subdirectory sub
-// ("public", "asterisk"), as paths relative to the corpus root, sorted.
+// ("public", "asterisk", or "" for all of it), as paths relative to the
+// corpus root, sorted.
 func Captures(t testing.TB, sub string) []string {
 	t.Helper()
 	r := Dir(t)
