@@ -46,6 +46,10 @@ type Options struct {
 	// capture prints calls as they end. When nil, calls are collected in
 	// the Report.
 	OnCall func(*Call)
+	// NoCallIDCount leaves Summary.CallIDs at 0 instead of keeping the set
+	// of distinct Call-IDs: a live capture that runs for days must not
+	// grow with the calls it has seen.
+	NoCallIDCount bool
 	// Progress, when set, is called every ProgressEvery packets with the
 	// packets and captured bytes read so far.
 	Progress func(packets int, bytes int64)
@@ -176,7 +180,7 @@ func (s *sink) SIP(m *decode.Meta, b []byte) {
 		a.report.Summary.MalformedSIP++
 		a.Warn(capture.Warning{Frame: m.Frame, Text: "malformed SIP " + msg.Summary() + ": " + msg.Problems[0]})
 	}
-	if msg.CallID != "" && len(a.callIDs) < maxCallIDs {
+	if msg.CallID != "" && !a.opt.NoCallIDCount && len(a.callIDs) < maxCallIDs {
 		if _, ok := a.callIDs[msg.CallID]; !ok {
 			a.callIDs[msg.CallID] = struct{}{}
 		}

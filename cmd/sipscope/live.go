@@ -180,6 +180,7 @@ func runLive(ctx context.Context, stdout, stderr io.Writer, args []string, f *li
 	if err != nil {
 		return err
 	}
+	opt.NoCallIDCount = true
 	opt.Call.IdleTimeout, opt.Call.MaxDialogs = f.idle, f.dialogs
 	src, err := f.open(filter)
 	if err != nil {
