@@ -77,8 +77,6 @@ type Analyzer struct {
 	emittedRing []string
 	emittedNext int
 	callIDs     map[string]struct{}
-	rows        int
-	rtp         int
 }
 
 // New returns an Analyzer.

@@ -21,9 +21,7 @@ func (p *parser) pbxConfs(peers []*astconf.Section) {
 			p.errorf(sec.Source, "[%s]: %s is not an asterisk host of the scenario", sec.Name, owner)
 		}
 	}
-	for _, w := range p.s.configure() {
-		p.errs = append(p.errs, w)
-	}
+	p.errs = append(p.errs, p.s.configure()...)
 }
 
 // configure (re)builds each Asterisk host's configuration from its

@@ -254,7 +254,6 @@ func Parse(name string, data []byte) (*Scenario, error) {
 var (
 	commonKeys = []string{"role", "addr", "port"}
 	phoneKeys  = []string{"user", "rtp_port", "codecs", "dtmf", "pbx", "private_addr", "reinvite", "update", "tone", "useragent"}
-	pbxKeys    = []string{"rtpstart", "exten"}
 	scriptKeys = []string{"dial", "answer_after", "hold_at", "resume_at", "hold_by", "dtmf_at", "dtmf_by", "hangup_at", "hangup_by"}
 	metaKeys   = []string{"name", "description", "expect_verdict", "expect_reasons", "expect_absent"}
 )
