@@ -57,7 +57,9 @@ var (
 	agentDst = netip.MustParseAddrPort("198.51.100.20:5060")
 	// agentTime is when the agent captured the message: older than the
 	// packet's arrival, so a test can tell the two apart.
-	agentTime = time.Date(2024, 3, 1, 12, 0, 0, 123456000, time.UTC)
+	// agentTime is an NTP-synchronised agent's clock: close to the arrival
+	// time, since the decoder does not trust one that is far off.
+	agentTime = time.Now().UTC().Truncate(time.Microsecond).Add(-300 * time.Millisecond)
 )
 
 // hep3 encodes a SIP message as the agent saw it.

@@ -101,7 +101,7 @@ func TestSenderWritesTheChunksHOMERReads(t *testing.T) {
 
 			want := map[uint16][]byte{
 				0x0007: u16(tc.src.Port()), 0x0008: u16(tc.dst.Port()),
-				0x0009: u32(uint32(agentTime.Unix())), 0x000a: u32(123456),
+				0x0009: u32(uint32(agentTime.Unix())), 0x000a: u32(uint32(agentTime.Nanosecond() / 1000)),
 				0x000b: {1}, 0x000c: u32(2001),
 				0x000f: []byte(invite), 0x0011: []byte("a84b4c76e66710@pc33.example.com"),
 			}
