@@ -20,11 +20,13 @@ import (
 // have grown to fit the traffic, a packet costs no allocation.
 
 // Batch bounds: a batch is handed over when it holds this many events or
-// payload bytes. A few in flight absorb the jitter between the stages.
+// payload bytes. Large batches make the handovers, each a possible
+// wake-up of the other goroutine, rare; a few in flight absorb the jitter
+// between the stages.
 const (
-	batchEvents     = 512
-	batchBytes      = 128 << 10
-	batchesInFlight = 8
+	batchEvents     = 2048
+	batchBytes      = 512 << 10
+	batchesInFlight = 4
 )
 
 type eventKind uint8
