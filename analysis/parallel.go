@@ -1,8 +1,6 @@
 package analysis
 
 import (
-	"errors"
-	"io"
 	"runtime"
 
 	"github.com/sipscope/sipscope/capture"
@@ -103,23 +101,14 @@ func (in *input) readApart(src capture.Source) {
 	go func() {
 		defer close(full)
 		in.cur = <-free
-		var p capture.Packet
-		for {
-			err := src.Next(&p)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				in.Warn(capture.Warning{Frame: p.Frame, Text: err.Error(), Damaged: true})
-				break
-			}
+		drain(src, in.Warn, func(p *capture.Packet) {
 			in.cur.events = append(in.cur.events, event{kind: evPacket, meta: decode.Meta{Frame: p.Frame, Time: p.Time}, end: len(p.Data)})
-			dec.Decode(&p)
+			dec.Decode(p)
 			if in.cur.full(in.maxEvents, in.maxBytes) {
 				full <- in.cur
 				in.cur = <-free
 			}
-		}
+		})
 		b := in.cur
 		in.cur = nil
 		full <- b

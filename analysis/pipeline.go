@@ -324,19 +324,25 @@ func (a *Analyzer) fillSummary() {
 // the capture early is recorded as damage, not returned: what was read is
 // still analyzed.
 func (a *Analyzer) Read(src capture.Source) {
+	drain(src, a.Warn, a.Packet)
+	a.readDone(src)
+}
+
+// drain hands every packet of src to each, to the end; a read error that
+// ends the capture early becomes a damage warning.
+func drain(src capture.Source, warn capture.WarnFunc, each func(*capture.Packet)) {
 	var p capture.Packet
 	for {
 		err := src.Next(&p)
 		if errors.Is(err, io.EOF) {
-			break
+			return
 		}
 		if err != nil {
-			a.Warn(capture.Warning{Frame: p.Frame, Text: err.Error(), Damaged: true})
-			break
+			warn(capture.Warning{Frame: p.Frame, Text: err.Error(), Damaged: true})
+			return
 		}
-		a.Packet(&p)
+		each(&p)
 	}
-	a.readDone(src)
 }
 
 // readDone records the damage that src counted while it was read.
