@@ -118,7 +118,13 @@ func TestSenderWritesTheChunksHOMERReads(t *testing.T) {
 					t.Errorf("unexpected chunk %#04x = %q", typ, got[typ])
 				}
 			}
-			if st := s.Stats(); st.Sent != 1 || st.Dropped != 0 || st.Errors != 0 {
+			// The writer counts a packet after its write returns, which may
+			// be after the collector has read it.
+			st := s.Stats()
+			for deadline := time.Now().Add(2 * time.Second); st.Sent == 0 && time.Now().Before(deadline); st = s.Stats() {
+				time.Sleep(time.Millisecond)
+			}
+			if st.Sent != 1 || st.Dropped != 0 || st.Errors != 0 {
 				t.Errorf("stats %+v", st)
 			}
 		})
