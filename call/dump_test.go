@@ -1,15 +1,13 @@
 package call
 
 import (
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+	"github.com/sipscope/sipscope/internal/goldentest"
+)
 
 // dumpCall writes what the engine concluded about a call, one fact a line,
 // for golden files.
@@ -69,28 +67,6 @@ func refString(r *SDPRef) string {
 	return fmt.Sprintf("f%d[%s %v %v %v dtmf=%d]", r.Frame, r.Carrier, m.Addr, m.Codecs, m.Direction, m.DTMF)
 }
 
-// golden compares got with testdata/<name>, rewriting it under -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create)", err)
-	}
-	if string(want) != got {
-		t.Errorf("%s differs from the golden file; run with -update after checking:\n%s", path, got)
-	}
-}
-
 // TestAsteriskCorpusGolden keeps the engine's full reading of each Asterisk
 // capture stable.
 func TestAsteriskCorpusGolden(t *testing.T) {
@@ -102,7 +78,7 @@ func TestAsteriskCorpusGolden(t *testing.T) {
 			for _, c := range calls {
 				dumpCall(&b, c)
 			}
-			golden(t, filepath.Join("golden", tr.Name+".txt"), b.String())
+			goldentest.Check(t, filepath.Join("golden", tr.Name+".txt"), []byte(b.String()))
 		})
 	}
 }

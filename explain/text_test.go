@@ -3,7 +3,6 @@ package explain
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,33 +10,11 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/sipscope/sipscope/internal/goldentest"
+
 	"github.com/sipscope/sipscope/astconf"
 	"github.com/sipscope/sipscope/internal/corpustest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the output (run with -update to accept):\n%s", path, got)
-	}
-}
 
 // goldenCases are the synthetic calls rendered into the golden files.
 var goldenCases = []string{
@@ -84,12 +61,12 @@ func TestGoldenSynthetic(t *testing.T) {
 	if err := WriteText(&text, exps, TextOptions{Width: 100}); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "synthetic.txt.golden", text.Bytes())
+	goldentest.Check(t, "synthetic.txt.golden", text.Bytes())
 	js, err := json.MarshalIndent(exps, "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "synthetic.json.golden", append(js, '\n'))
+	goldentest.Check(t, "synthetic.json.golden", append(js, '\n'))
 }
 
 // loadCorpusConf reads a corpus bundle by its base name, so citations name
@@ -123,7 +100,7 @@ func TestGoldenCorpus(t *testing.T) {
 	if err := WriteText(&text, exps, TextOptions{Width: 100}); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "corpus.txt.golden", text.Bytes())
+	goldentest.Check(t, "corpus.txt.golden", text.Bytes())
 }
 
 // TestWriteTextWraps keeps every line within the width.

@@ -2,35 +2,10 @@ package ladder
 
 import (
 	"bytes"
-	"flag"
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/sipscope/sipscope/internal/goldentest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-// golden compares got with testdata/name, or rewrites it under -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (run go test -update to accept):\n%s", name, got)
-	}
-}
 
 // variants are the renderings checked for every fixture.
 var variants = []struct {
@@ -57,7 +32,7 @@ func TestRenderMatchesGoldenFiles(t *testing.T) {
 				if err := Render(&b, fx.d, v.format, v.opt); err != nil {
 					t.Fatal(err)
 				}
-				golden(t, fx.name+v.suffix, b.Bytes())
+				goldentest.Check(t, fx.name+v.suffix, b.Bytes())
 			})
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -32,6 +33,37 @@ func chromiumArgs(profile string) []string {
 	}
 }
 
+// profileDir is a Chromium profile directory removed after the test. It is
+// not t.TempDir: Chromium's helper processes may still be writing to it
+// for a moment after the browser is killed, which fails TempDir's check.
+func profileDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "sipscope-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for range 50 {
+			if os.RemoveAll(dir) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Logf("could not remove %s", dir)
+	})
+	return dir
+}
+
+// ownGroup runs cmd in a process group of its own, so that killGroup
+// ends Chromium's helper processes with it.
+func ownGroup(cmd *exec.Cmd) { cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} }
+
+func killGroup(cmd *exec.Cmd) {
+	if cmd.Process != nil {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+}
+
 func needChromium(t *testing.T) string {
 	t.Helper()
 	path, err := exec.LookPath("chromium")
@@ -46,13 +78,17 @@ func needChromium(t *testing.T) string {
 func screenshotFile(t *testing.T, file string, w, h int) []byte {
 	t.Helper()
 	bin := needChromium(t)
-	dir := t.TempDir()
+	dir := profileDir(t)
 	out := filepath.Join(dir, "shot.png")
 	args := append(chromiumArgs(filepath.Join(dir, "profile")),
 		"--screenshot="+out, fmt.Sprintf("--window-size=%d,%d", w, h), "file://"+file)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	if b, err := exec.CommandContext(ctx, bin, args...).CombinedOutput(); err != nil {
+	cmd := exec.CommandContext(ctx, bin, args...)
+	ownGroup(cmd)
+	b, err := cmd.CombinedOutput()
+	killGroup(cmd)
+	if err != nil {
 		t.Fatalf("chromium --screenshot: %v\n%s", err, b)
 	}
 	png, err := os.ReadFile(out)
@@ -126,11 +162,12 @@ type cdpMessage struct {
 func startBrowser(t *testing.T, w, h int) *browser {
 	t.Helper()
 	bin := needChromium(t)
-	dir := t.TempDir()
+	dir := profileDir(t)
 	args := append(chromiumArgs(filepath.Join(dir, "profile")),
 		"--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1", "--remote-allow-origins=*",
 		fmt.Sprintf("--window-size=%d,%d", w, h), "about:blank")
 	cmd := exec.Command(bin, args...)
+	ownGroup(cmd)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -210,7 +247,7 @@ func (b *browser) close() {
 		b.ws.Close()
 	}
 	if b.cmd.Process != nil {
-		b.cmd.Process.Kill()
+		killGroup(b.cmd)
 		b.cmd.Wait()
 	}
 }

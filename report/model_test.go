@@ -5,20 +5,17 @@ import (
 	"compress/gzip"
 	"encoding/base64"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sipscope/sipscope/internal/goldentest"
+
 	"github.com/sipscope/sipscope/ladder"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 var t0 = time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
 
@@ -119,27 +116,6 @@ func model(n int, payload string) *Model {
 	return m
 }
 
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (run go test -update to accept)", name)
-	}
-}
-
 func TestWriteMatchesGoldenFiles(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -153,8 +129,8 @@ func TestWriteMatchesGoldenFiles(t *testing.T) {
 			if err := Write(&b, model(3, tc.payload)); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tc.name, b.Bytes())
-			golden(t, strings.TrimSuffix(tc.name, ".html")+".details.txt", details(t, b.Bytes(), true))
+			goldentest.Check(t, tc.name, b.Bytes())
+			goldentest.Check(t, strings.TrimSuffix(tc.name, ".html")+".details.txt", details(t, b.Bytes(), true))
 		})
 	}
 }

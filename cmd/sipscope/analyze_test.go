@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sipscope/sipscope/internal/goldentest"
 )
 
 func TestAnalyzeTableGolden(t *testing.T) {
@@ -15,7 +17,7 @@ func TestAnalyzeTableGolden(t *testing.T) {
 			if code != exitOK {
 				t.Fatalf("exit %d, stderr %s", code, errOut)
 			}
-			golden(t, "analyze/"+name+".txt", []byte(out))
+			goldentest.Check(t, "analyze/"+name+".txt", []byte(out))
 		})
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sipscope/sipscope/internal/goldentest"
 )
 
 // corpusCapture returns the path of a capture in the shared corpus that CI
@@ -56,7 +58,7 @@ func TestLadderGolden(t *testing.T) {
 					t.Fatalf("exit %d: %s", code, errOut)
 				}
 				ext := map[string]string{"text": ".txt", "svg": ".svg"}[format]
-				golden(t, "ladder/"+c.name+ext, []byte(out))
+				goldentest.Check(t, "ladder/"+c.name+ext, []byte(out))
 			})
 		}
 	}
@@ -81,7 +83,7 @@ func TestLadderFormatsGolden(t *testing.T) {
 			if code != exitOK {
 				t.Fatalf("exit %d: %s", code, errOut)
 			}
-			golden(t, "ladder/"+tc.golden, []byte(out))
+			goldentest.Check(t, "ladder/"+tc.golden, []byte(out))
 		})
 	}
 }
@@ -194,7 +196,7 @@ func TestDocsLaddersAreCurrent(t *testing.T) {
 				t.Fatalf("exit %d: %s", code, errOut)
 			}
 			path := filepath.Join("..", "..", "docs", tc.doc)
-			if *update {
+			if goldentest.Updating() {
 				if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
 					t.Fatal(err)
 				}

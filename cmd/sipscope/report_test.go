@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/sipscope/sipscope/internal/goldentest"
 	"github.com/sipscope/sipscope/internal/longtest"
 
 	"bytes"
@@ -86,8 +87,8 @@ func TestReportGolden(t *testing.T) {
 			// the repository's captures and the corpus.
 			page = bytes.ReplaceAll(page, []byte(file), []byte(filepath.Base(file)))
 			skeleton, details := reportParts(t, page)
-			golden(t, "report/"+tc.name+".html", skeleton)
-			golden(t, "report/"+tc.name+".details.txt", details)
+			goldentest.Check(t, "report/"+tc.name+".html", skeleton)
+			goldentest.Check(t, "report/"+tc.name+".details.txt", details)
 		})
 	}
 }
