@@ -36,6 +36,9 @@ type Options struct {
 	Dialplans []*astconf.File
 	// MaxWarnings caps Summary.Warnings (default DefaultMaxWarnings).
 	MaxWarnings int
+	// MaxLooseStreams caps the streams outside any call that the Report
+	// lists (default DefaultMaxLooseStreams); the rest are counted.
+	MaxLooseStreams int
 
 	Decode decode.Options
 	Call   call.Options // OnSDP, OnCall and KeepRaw are set by the Analyzer
@@ -71,12 +74,8 @@ type Analyzer struct {
 	// engine handed over the leg's call.
 	pending map[string][]*media.Stream
 	// loose are streams that no leg claimed.
-	loose []*media.Stream
-	// emitted names the legs of recently emitted calls.
-	emitted     map[string]struct{}
-	emittedRing []string
-	emittedNext int
-	callIDs     map[string]struct{}
+	loose   []*media.Stream
+	callIDs map[string]struct{}
 }
 
 // New returns an Analyzer.
@@ -84,10 +83,12 @@ func New(opt Options) *Analyzer {
 	if opt.MaxWarnings <= 0 {
 		opt.MaxWarnings = DefaultMaxWarnings
 	}
+	if opt.MaxLooseStreams <= 0 {
+		opt.MaxLooseStreams = DefaultMaxLooseStreams
+	}
 	a := &Analyzer{
 		opt:     opt,
 		pending: map[string][]*media.Stream{},
-		emitted: map[string]struct{}{},
 		callIDs: map[string]struct{}{},
 	}
 	a.report.Summary.Warnings = []capture.Warning{}
@@ -203,43 +204,30 @@ func (a *Analyzer) sdpSeen(ev call.SDPEvent) {
 	}
 }
 
+// streamFinished files a finished stream with a leg the engine still
+// follows, to be handed over with its call; a stream that ends after its
+// call was emitted (a phone still sending after the BYE) belongs to none.
 func (a *Analyzer) streamFinished(s *media.Stream) {
 	for _, leg := range streamLegs(s) {
-		if _, done := a.emitted[leg]; done {
-			continue
+		if a.eng.Holds(leg) {
+			a.pending[leg] = append(a.pending[leg], s)
+			return
 		}
-		a.pending[leg] = append(a.pending[leg], s)
-		return
 	}
 	a.addLoose(s)
 }
 
-// addLoose keeps a stream that belongs to no call, up to MaxLooseStreams.
+// addLoose keeps a stream that belongs to no call, up to Options.MaxLooseStreams.
 func (a *Analyzer) addLoose(s *media.Stream) {
-	if len(a.loose) >= MaxLooseStreams {
+	if len(a.loose) >= a.opt.MaxLooseStreams {
 		a.report.Summary.LooseOmitted++
 		return
 	}
 	a.loose = append(a.loose, s)
 }
 
-// MaxLooseStreams caps the streams a Report lists outside calls.
-const MaxLooseStreams = 10000
-
-// rememberEmitted notes a leg whose call was emitted, so streams that end
-// after it (a phone still sending after the BYE) are not held for it.
-// Only the most recent legs are remembered, which bounds the memory.
-func (a *Analyzer) rememberEmitted(leg string) {
-	const keep = 1 << 16
-	if len(a.emittedRing) < keep {
-		a.emittedRing = append(a.emittedRing, leg)
-	} else {
-		delete(a.emitted, a.emittedRing[a.emittedNext])
-		a.emittedRing[a.emittedNext] = leg
-		a.emittedNext = (a.emittedNext + 1) % keep
-	}
-	a.emitted[leg] = struct{}{}
-}
+// DefaultMaxLooseStreams caps the streams a Report lists outside calls.
+const DefaultMaxLooseStreams = 10000
 
 func (a *Analyzer) callDone(c *call.Call) {
 	var streams []*media.Stream
@@ -250,7 +238,6 @@ func (a *Analyzer) callDone(c *call.Call) {
 	for _, l := range c.Legs {
 		streams = append(streams, a.pending[l.CallID]...)
 		delete(a.pending, l.CallID)
-		a.rememberEmitted(l.CallID)
 	}
 	slices.SortStableFunc(streams, func(x, y *media.Stream) int { return x.FirstFrame - y.FirstFrame })
 	streams = slices.CompactFunc(streams, func(x, y *media.Stream) bool { return x == y })

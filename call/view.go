@@ -204,3 +204,8 @@ func (v DialogView) Conflict(method string, offer bool) int {
 	}
 	return 0
 }
+
+// Holds reports whether the engine still follows a leg with this Call-ID,
+// that is, its call has not been handed to Options.OnCall and forgotten.
+// During OnCall the call's legs are still held.
+func (e *Engine) Holds(callID string) bool { return e.legs[callID] != nil }

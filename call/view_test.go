@@ -89,6 +89,9 @@ func TestDialogLookup(t *testing.T) {
 			t.Errorf("%+v found", id)
 		}
 	}
+	if !h.e.Holds(d.callID) || h.e.Holds("other") {
+		t.Error("Holds does not follow the legs held")
+	}
 	d.reply(inv, 486, "")
 	d.ackFailure(inv, h.sent[len(h.sent)-1])
 	h.advance(time.Minute)
@@ -97,6 +100,9 @@ func TestDialogLookup(t *testing.T) {
 	}
 	if _, ok := h.e.Dialog(DialogID{CallID: d.callID, LocalTag: d.aTag, RemoteTag: d.bTag}); ok {
 		t.Error("a dialog of an emitted call is still found")
+	}
+	if h.e.Holds(d.callID) {
+		t.Error("the leg of an emitted call is still held")
 	}
 }
 

@@ -180,7 +180,9 @@ func runLive(ctx context.Context, stdout, stderr io.Writer, args []string, f *li
 	if err != nil {
 		return err
 	}
-	opt.NoCallIDCount = true
+	// Live prints calls as they end and keeps nothing for a report: only
+	// counters may grow with the hours it runs.
+	opt.NoCallIDCount, opt.MaxLooseStreams = true, 100
 	opt.Call.IdleTimeout, opt.Call.MaxDialogs = f.idle, f.dialogs
 	src, err := f.open(filter)
 	if err != nil {
