@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"testing"
 	"time"
+
+	"github.com/sipscope/sipscope/astconf"
 )
 
 // FuzzExplain runs a B2BUA call whose callee answers with fuzzed SDP,
@@ -59,7 +61,7 @@ func FuzzMatchExten(f *testing.F) {
 	f.Add("_NXX[1-5]!", "212")
 	f.Add("_[", "1")
 	f.Fuzz(func(t *testing.T, pattern, s string) {
-		if matchExten(pattern, s) && !isPattern(pattern) && pattern != s {
+		if astconf.MatchExten(pattern, s) && !isPattern(pattern) && pattern != s {
 			t.Errorf("%q matched %q", pattern, s)
 		}
 	})

@@ -289,7 +289,7 @@ func extension(plan *astconf.File, ctx, exten string) []astconf.Var {
 		switch {
 		case cur == exten:
 			exact = append(exact, v)
-		case (patName == "" || patName == cur) && matchPattern(cur, exten):
+		case (patName == "" || patName == cur) && astconf.MatchExten(cur, exten):
 			patName = cur
 			pattern = append(pattern, v)
 		}
@@ -298,42 +298,6 @@ func extension(plan *astconf.File, ctx, exten string) []astconf.Var {
 		return exact
 	}
 	return pattern
-}
-
-// matchPattern applies an extension pattern ("_X.", "_2XXX") to a number.
-func matchPattern(pattern, s string) bool {
-	if !strings.HasPrefix(pattern, "_") {
-		return false
-	}
-	p := pattern[1:]
-	i := 0
-	for j := 0; j < len(p); j++ {
-		switch c := p[j]; c {
-		case '.':
-			return i < len(s)
-		case '!':
-			return true
-		default:
-			if i >= len(s) {
-				return false
-			}
-			d := s[i]
-			ok := c == d
-			switch c {
-			case 'X', 'x':
-				ok = d >= '0' && d <= '9'
-			case 'Z', 'z':
-				ok = d >= '1' && d <= '9'
-			case 'N', 'n':
-				ok = d >= '2' && d <= '9'
-			}
-			if !ok {
-				return false
-			}
-			i++
-		}
-	}
-	return i == len(s)
 }
 
 // application splits "1,Dial(SIP/bob)" into "dial" and "SIP/bob".

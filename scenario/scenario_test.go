@@ -230,18 +230,3 @@ func TestRelocateMovesEveryAddress(t *testing.T) {
 		t.Error("relocated outside loopback")
 	}
 }
-
-func TestExtensionPatterns(t *testing.T) {
-	tests := []struct {
-		pattern, number string
-		want            bool
-	}{
-		{"_X.", "2001", true}, {"_2XXX", "2001", true}, {"_2XXX", "3001", false},
-		{"_NXX", "199", false}, {"_Z!", "1", true}, {"2001", "2001", false},
-	}
-	for _, tc := range tests {
-		if got := matchPattern(tc.pattern, tc.number); got != tc.want {
-			t.Errorf("%s on %s: %v", tc.pattern, tc.number, got)
-		}
-	}
-}
