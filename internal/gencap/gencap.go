@@ -262,7 +262,7 @@ func (g *generator) between(lo, hi time.Duration) time.Duration {
 
 // send writes one UDP datagram from src to dst at offset at.
 func (g *generator) send(at time.Duration, src, dst netip.AddrPort, dscp byte, payload []byte) error {
-	g.frame = appendFrame(g.frame[:0], src, dst, dscp, g.ipID, payload)
+	g.frame = AppendUDPFrame(g.frame[:0], src, dst, dscp, g.ipID, payload)
 	g.ipID++
 	g.stats.Packets++
 	g.stats.Bytes += int64(len(g.frame))
@@ -276,9 +276,12 @@ const (
 	tosCS3 = 24 << 2
 )
 
-// appendFrame appends an Ethernet/IPv4/UDP frame carrying payload, with
-// the IPv4 header checksum and the UDP checksum filled in.
-func appendFrame(b []byte, src, dst netip.AddrPort, tos byte, id uint16, payload []byte) []byte {
+// AppendUDPFrame appends an Ethernet/IPv4/UDP frame carrying payload, with
+// the IPv4 header checksum (RFC 791) and the UDP checksum over the
+// pseudo-header (RFC 768) filled in. The MAC addresses are locally
+// administered ones made from the IPv4 addresses. The generator and the
+// active mode both write their captures with it.
+func AppendUDPFrame(b []byte, src, dst netip.AddrPort, tos byte, id uint16, payload []byte) []byte {
 	s4, d4 := src.Addr().As4(), dst.Addr().As4()
 	b = append(b, 0x02, 0, d4[0], d4[1], d4[2], d4[3]) // locally administered MACs
 	b = append(b, 0x02, 0, s4[0], s4[1], s4[2], s4[3])
