@@ -131,6 +131,7 @@ func (t *Tracker) Reject(leg string, frame int) {
 		if e.rtcp {
 			if t.rtcpEnds[e.ep] == a {
 				delete(t.rtcpEnds, e.ep)
+				t.stale++
 			}
 			continue
 		}
@@ -143,6 +144,7 @@ func (t *Tracker) Reject(leg string, frame int) {
 				t.rtpEnds[e.ep] = back
 			} else {
 				delete(t.rtpEnds, e.ep)
+				t.stale++
 			}
 		}
 		for _, s := range t.live {
@@ -161,9 +163,12 @@ func (t *Tracker) remember(ep netip.AddrPort, rtcp bool, a *Announcement) {
 	if rtcp {
 		ends = t.rtcpEnds
 	}
-	if old := ends[ep]; old != nil && !rtcp {
-		old.prev = nil
-		a.prev = old
+	if old := ends[ep]; old != nil {
+		t.stale++
+		if !rtcp {
+			old.prev = nil
+			a.prev = old
+		}
 	}
 	ends[ep] = a
 	e := endEntry{ep: ep, rtcp: rtcp, ann: a}
@@ -172,17 +177,25 @@ func (t *Tracker) remember(ep netip.AddrPort, rtcp bool, a *Announcement) {
 	for len(t.rtpEnds)+len(t.rtcpEnds) > 2*t.opt.MaxEndpoints && len(t.endOrder) > 0 {
 		old := t.endOrder[0]
 		t.endOrder = t.endOrder[1:]
-		m := t.rtpEnds
-		if old.rtcp {
-			m = t.rtcpEnds
+		if !t.current(old) {
+			t.stale--
+			continue
 		}
-		if m[old.ep] == old.ann {
-			delete(m, old.ep)
+		if old.rtcp {
+			delete(t.rtcpEnds, old.ep)
+		} else {
+			delete(t.rtpEnds, old.ep)
 		}
 	}
-	// Entries superseded by a later announcement of the same address
-	// would pile up in the order queue; compact it when it doubles.
-	if len(t.endOrder) > 4*t.opt.MaxEndpoints {
+	t.compactIfStale()
+}
+
+// compactIfStale compacts the order queue once most of it is stale: a
+// server that answers every call from one address (a media server, SIPp)
+// supersedes an entry per call, and each entry keeps its announcement
+// alive.
+func (t *Tracker) compactIfStale() {
+	if t.stale > 1024 && t.stale > len(t.endOrder)/2 {
 		t.compactOrder()
 	}
 }
@@ -198,7 +211,7 @@ func (t *Tracker) compactOrder() {
 	}
 	clear(t.endOrder[len(kept):])
 	t.endOrder = slices.Clip(kept)
-	t.forgotten = 0
+	t.stale = 0
 }
 
 func (t *Tracker) current(e endEntry) bool {
@@ -223,10 +236,8 @@ func (t *Tracker) ForgetLeg(leg string) {
 		} else {
 			delete(t.rtpEnds, e.ep)
 		}
-		t.forgotten++
+		t.stale++
 	}
 	delete(t.byLeg, leg)
-	if t.forgotten > 1024 && t.forgotten > len(t.endOrder)/2 {
-		t.compactOrder()
-	}
+	t.compactIfStale()
 }

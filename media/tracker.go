@@ -132,10 +132,12 @@ type Tracker struct {
 	rtpEnds  map[netip.AddrPort]*Announcement
 	rtcpEnds map[netip.AddrPort]*Announcement
 	endOrder []endEntry // announcement order, for forgetting the oldest
-	// byLeg lists each leg's announcements, so ForgetLeg needs no scan;
-	// forgotten counts order entries ForgetLeg made stale.
-	byLeg     map[string][]endEntry
-	forgotten int
+	// byLeg lists each leg's announcements, so ForgetLeg needs no scan.
+	byLeg map[string][]endEntry
+	// stale counts the entries of endOrder whose announcement no longer
+	// names its address (a later one took it over, or its leg was
+	// forgotten), so that the queue is compacted before they pile up.
+	stale int
 
 	cands map[streamKey]*candidate
 

@@ -2,6 +2,7 @@ package media
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -331,5 +332,36 @@ func TestForgetLegFreesItsAddresses(t *testing.T) {
 	}
 	if _, ok := tr.byLeg["old"]; ok {
 		t.Error("the leg's index entry survived")
+	}
+}
+
+// TestSharedAnswerAddressStaysBounded covers a server that answers every
+// call from the same media address (a media server, SIPp): each answer
+// supersedes the last, and the superseded announcements must not pile up
+// while calls come and go.
+func TestSharedAnswerAddressStaysBounded(t *testing.T) {
+	tr := NewTracker(Options{})
+	f := feeder{tr: tr}
+	server := ap("192.0.2.2:6000")
+	const calls, concurrent = 20000, 300
+	leg := func(i int) string { return "call-" + strconv.Itoa(i) }
+	most := 0
+	for i := range calls + concurrent {
+		if i < calls {
+			phone := netip.AddrPortFrom(netip.MustParseAddr("192.0.2.1"), uint16(10000+2*(i%20000)))
+			f.announce(leg(i), UAC, ap("192.0.2.1:5060"), phone)
+			f.announce(leg(i), UAS, ap("192.0.2.2:5060"), server)
+		}
+		if i >= concurrent {
+			tr.ForgetLeg(leg(i - concurrent))
+		}
+		most = max(most, len(tr.endOrder))
+	}
+	// Each call in progress needs four entries (RTP and RTCP, both ends).
+	if most > 4*concurrent+2048 {
+		t.Errorf("%d announcement entries kept at once, with %d calls in progress", most, concurrent)
+	}
+	if len(tr.rtpEnds)+len(tr.rtcpEnds) != 0 || len(tr.byLeg) != 0 {
+		t.Errorf("finished calls left %d RTP, %d RTCP addresses, %d legs", len(tr.rtpEnds), len(tr.rtcpEnds), len(tr.byLeg))
 	}
 }

@@ -169,6 +169,19 @@ func (f *liveFlags) open(filter string) (liveSource, error) {
 	})
 }
 
+// analysisOptions are the analysis options of live. Live prints calls as
+// they end and keeps nothing for a report: only counters may grow with the
+// hours it runs.
+func (f *liveFlags) analysisOptions() (analysis.Options, error) {
+	opt, err := f.common.options(f.hepSend != "")
+	if err != nil {
+		return opt, err
+	}
+	opt.NoCallIDCount, opt.MaxLooseStreams = true, 100
+	opt.Call.IdleTimeout, opt.Call.MaxDialogs = f.idle, f.dialogs
+	return opt, nil
+}
+
 // runLive captures until ctx is done, the source ends, or -c packets were
 // read; then it prints the calls still open and the counters.
 func runLive(ctx context.Context, stdout, stderr io.Writer, args []string, f *liveFlags) error {
@@ -176,14 +189,10 @@ func runLive(ctx context.Context, stdout, stderr io.Writer, args []string, f *li
 	if err := f.check(filter); err != nil {
 		return err
 	}
-	opt, err := f.common.options(f.hepSend != "")
+	opt, err := f.analysisOptions()
 	if err != nil {
 		return err
 	}
-	// Live prints calls as they end and keeps nothing for a report: only
-	// counters may grow with the hours it runs.
-	opt.NoCallIDCount, opt.MaxLooseStreams = true, 100
-	opt.Call.IdleTimeout, opt.Call.MaxDialogs = f.idle, f.dialogs
 	src, err := f.open(filter)
 	if err != nil {
 		return err

@@ -87,14 +87,14 @@ func (g *generator) startCall(s *slot, at time.Duration) {
 	c.callerNum = strconv.Itoa(100000 + s.n)
 	c.calleeNum = strconv.Itoa(200000 + s.n)
 	a := netip.AddrPortFrom(s.caller(), sipPort)
-	b := netip.AddrPortFrom(s.callee(), sipPort)
+	b := netip.AddrPortFrom(g.callee(s), sipPort)
 	// A slot's phones move to new RTP ports with every call, as phones
 	// do, so two calls of a slot never share a flow.
 	port := uint16(10000 + 2*(s.calls%20000))
 	if !g.cfg.B2BUA {
 		leg := g.newDialog(a, b, c.callerNum, c.calleeNum, phoneAgent, phoneAgent)
 		leg.uacRTP = netip.AddrPortFrom(s.caller(), port)
-		leg.uasRTP = netip.AddrPortFrom(s.callee(), port)
+		leg.uasRTP = g.calleeMedia(s, port)
 		ans := at + ring
 		end := g.endTime(ans, tail)
 		c.direct(g, leg, at, ans, end)
@@ -109,7 +109,7 @@ func (g *generator) startCall(s *slot, at time.Duration) {
 		in.uasRTP = netip.AddrPortFrom(pbx, pp)
 		out := g.newDialog(p, b, c.callerNum, c.calleeNum, pbxAgent, phoneAgent)
 		out.uacRTP = netip.AddrPortFrom(pbx, pp+2)
-		out.uasRTP = netip.AddrPortFrom(s.callee(), port)
+		out.uasRTP = g.calleeMedia(s, port)
 		t1 := at + g.between(5*time.Millisecond, 30*time.Millisecond)
 		ans := t1 + ring
 		end := g.endTime(ans, tail)

@@ -45,6 +45,11 @@ type Config struct {
 	// B2BUA makes each call two legs (two Call-IDs) through a PBX that
 	// anchors the media: each phone sends its RTP to the PBX.
 	B2BUA bool
+	// OneCallee sends every call to one callee, which answers them all
+	// from the same SIP and RTP address, as a media server, an IVR or
+	// SIPp's uas does: each answer announces the address the previous
+	// call announced.
+	OneCallee bool
 	// Seed makes a different but equally reproducible capture.
 	Seed uint64
 	// Start is the time of the capture's first moment (default
@@ -155,6 +160,8 @@ const (
 	noiseLen   = 1 << 16
 	rtcpEvery  = 5 * time.Second
 	sipPort    = 5060
+	// sharedMediaPort is the RTP port of Config.OneCallee's callee.
+	sharedMediaPort = 6000
 )
 
 type generator struct {
@@ -178,7 +185,23 @@ type slot struct {
 }
 
 func (s *slot) caller() netip.Addr { return hostAddr(1, s.n) }
-func (s *slot) callee() netip.Addr { return hostAddr(2, s.n) }
+
+// callee is the address a slot's calls go to.
+func (g *generator) callee(s *slot) netip.Addr {
+	if g.cfg.OneCallee {
+		return hostAddr(2, 0)
+	}
+	return hostAddr(2, s.n)
+}
+
+// calleeMedia is where the callee of a slot's call receives RTP, given
+// the port the call was given.
+func (g *generator) calleeMedia(s *slot, port uint16) netip.AddrPort {
+	if g.cfg.OneCallee {
+		port = sharedMediaPort
+	}
+	return netip.AddrPortFrom(g.callee(s), port)
+}
 
 // hostAddr is host n+1 of 10.net.0.0/16, skipping the network address.
 func hostAddr(net byte, n int) netip.Addr {
