@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"io"
 	"strconv"
+
+	"github.com/sipscope/sipscope/internal/textsafe"
 )
 
 // The HTML page is self-contained: the ladder as inline SVG, the messages
@@ -80,7 +82,7 @@ func MessageTexts(d *Diagram) []MessageText {
 		if t := relTime(m.Time, start); t != "" {
 			h += ", " + t + " s"
 		}
-		h += ": " + hostName(d, m.From) + " → " + hostName(d, m.To) + "  " + Clean(m.Label)
+		h += ": " + hostName(d, m.From) + " → " + hostName(d, m.To) + "  " + textsafe.Terminal(m.Label)
 		out[i] = MessageText{Head: h, Text: cleanRaw(m.Raw)}
 	}
 	return out
@@ -89,9 +91,9 @@ func MessageTexts(d *Diagram) []MessageText {
 // hostName names a host in running text: its address, else its ID.
 func hostName(d *Diagram, id string) string {
 	if c := d.column(id); c >= 0 && d.Hosts[c].Addr != "" {
-		return Clean(d.Hosts[c].Addr)
+		return textsafe.Terminal(d.Hosts[c].Addr)
 	}
-	return Clean(id)
+	return textsafe.Terminal(id)
 }
 
 // JSONForScript encodes v for a <script type="application/json"> element:

@@ -8,54 +8,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"unicode/utf8"
+
+	"github.com/sipscope/sipscope/internal/textsafe"
 )
-
-func TestCleanRemovesWhatCouldChangeATerminal(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"INVITE", "INVITE"},
-		{"200 OK", "200 OK"},
-		{"red\x1b[31mtext\x1b[0m", "redtext"},
-		{"clear\x1b[2J\x1b[H", "clear"},
-		{"title\x1b]0;owned\x07after", "titleafter"},
-		{"title\x1b]0;owned\x1b\\after", "titleafter"},
-		{"dcs\x1bPq#0;2;0;0;0\x1b\\end", "dcsend"},
-		{"two\x1b7byte", "twobyte"},
-		{"bell\x07nul\x00del\x7f", "bellnuldel"},
-		{"c1\u009b31mcsi\u0085nel", "c131mcsinel"},
-		{"line\r\nbreak\ttab", "line  break tab"},
-		{"bidi \u202egnp.exe\u202c", "bidi gnp.exe"},
-		{"sep\u2028line\u2029para", "seplinepara"},
-		{"bad \xff\xfe utf8", "bad \ufffd\ufffd utf8"},
-		{"trailing esc\x1b", "trailing esc"},
-		{"unterminated \x1b[31", "unterminated "},
-		{"ünïcödé 日本", "ünïcödé 日本"},
-	} {
-		if got := Clean(tc.in); got != tc.want {
-			t.Errorf("Clean(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
-func FuzzClean(f *testing.F) {
-	for _, s := range []string{"INVITE", "\x1b[31mred", "\x1b]0;t\x07", "\u202e", "\xff", "a\r\nb"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		c := Clean(s)
-		if !utf8.ValidString(c) {
-			t.Fatalf("Clean(%q) = %q is not UTF-8", s, c)
-		}
-		for _, r := range c {
-			if isStripped(r) {
-				t.Fatalf("Clean(%q) = %q keeps control %U", s, c, r)
-			}
-		}
-		if Clean(c) != c {
-			t.Fatalf("Clean is not idempotent on %q", s)
-		}
-	})
-}
 
 func TestFormatFromFilename(t *testing.T) {
 	for _, tc := range []struct {
@@ -188,7 +143,7 @@ func TestTextHasNoControlCharactersButItsOwnColours(t *testing.T) {
 				out = sgr.ReplaceAllString(out, "")
 			}
 			for i, r := range out {
-				if r != '\n' && isStripped(r) {
+				if r != '\n' && textsafe.Terminal(string(r)) != string(r) {
 					t.Errorf("%s %+v: control %U at byte %d", fx.name, opt, r, i)
 					break
 				}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sipscope/sipscope/internal/textsafe"
 )
 
 // Format is an output syntax.
@@ -127,11 +129,11 @@ func absTime(t time.Time) string {
 func hostTitle(h *Host) string {
 	switch {
 	case h.Label != "":
-		return Clean(h.Label)
+		return textsafe.Terminal(h.Label)
 	case h.Role != RoleUnknown:
-		return Clean(h.Role.String())
+		return textsafe.Terminal(h.Role.String())
 	case h.Addr == "":
-		return Clean(h.ID)
+		return textsafe.Terminal(h.ID)
 	}
 	return ""
 }
@@ -139,7 +141,7 @@ func hostTitle(h *Host) string {
 // messageText is an arrow's label with its markers, without reasons.
 func messageText(r *Row, ascii bool) string {
 	m := r.Message
-	s := Clean(m.Label)
+	s := textsafe.Terminal(m.Label)
 	if s == "" {
 		s = "?"
 	}
@@ -161,7 +163,7 @@ func messageText(r *Row, ascii bool) string {
 // spanText is an RTP span's label, with its duration when known.
 func spanText(s *Span, ascii bool) string {
 	t := "RTP"
-	if l := Clean(s.Label); l != "" {
+	if l := textsafe.Terminal(s.Label); l != "" {
 		t += " " + l
 	}
 	if !s.Start.IsZero() && s.End.After(s.Start) {
@@ -175,7 +177,7 @@ func spanText(s *Span, ascii bool) string {
 
 // noteText is a note's text with the word that says its kind.
 func noteText(n *Note, ascii bool) string {
-	t := noteKindWord(n.Kind) + ": " + Clean(n.Text)
+	t := noteKindWord(n.Kind) + ": " + textsafe.Terminal(n.Text)
 	if ascii {
 		t = toASCII(t)
 	}
@@ -226,7 +228,7 @@ func frameList(frames []int, limit int) string {
 
 // legendLine is one reason in a legend: "[1] text (frames 3, 7)".
 func legendLine(i int, r *Reason, ascii bool) string {
-	s := "[" + strconv.Itoa(i+1) + "] " + Clean(r.Text)
+	s := "[" + strconv.Itoa(i+1) + "] " + textsafe.Terminal(r.Text)
 	if fl := frameList(r.Frames, 20); fl != "" {
 		word := "frames "
 		if !strings.Contains(fl, ",") {

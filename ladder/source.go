@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/sipscope/sipscope/internal/textsafe"
 )
 
 // Mermaid and PlantUML are diagram sources for docs and wikis. Both
@@ -19,7 +21,7 @@ import (
 // codes (#NN;). A word starting with "end" is disguised too, because
 // Mermaid can read it as the end of a block even inside text.
 func mermaidText(s string) string {
-	rs := []rune(Clean(s))
+	rs := []rune(textsafe.Terminal(s))
 	var b strings.Builder
 	for i, r := range rs {
 		switch {
@@ -41,7 +43,7 @@ func mermaidText(s string) string {
 // (a '$' or '\' in a reference), as <U+XXXX>. Creole's doubled markers
 // (**bold**, --strike--, //italic//, ...) are broken up the same way.
 func plantText(s string) string {
-	rs := []rune(Clean(s))
+	rs := []rune(textsafe.Terminal(s))
 	var b strings.Builder
 	for i, r := range rs {
 		switch r {
@@ -93,7 +95,7 @@ func spanSourceLabel(r *Row) string {
 // title and address, each escaped by text, on two lines joined by br.
 func participantLabel(h *Host, text func(string) string, br string) string {
 	label := text(hostTitle(h))
-	if a := Clean(h.Addr); a != "" {
+	if a := textsafe.Terminal(h.Addr); a != "" {
 		if label != "" {
 			label += br
 		}
@@ -153,7 +155,7 @@ func renderMermaid(w io.Writer, d *Diagram, opt Options) error {
 	ids := sourceIDs(d)
 	start := d.Start()
 	bw.WriteString("sequenceDiagram\n")
-	if t := Clean(d.Title); t != "" {
+	if t := textsafe.Terminal(d.Title); t != "" {
 		bw.WriteString("    title " + mermaidText(t) + "\n")
 	}
 	for i := range d.Hosts {
@@ -206,7 +208,7 @@ func renderPlantUML(w io.Writer, d *Diagram, opt Options) error {
 	ids := sourceIDs(d)
 	start := d.Start()
 	bw.WriteString("@startuml\n")
-	if t := Clean(d.Title); t != "" {
+	if t := textsafe.Terminal(d.Title); t != "" {
 		bw.WriteString("title " + plantText(t) + "\n")
 	}
 	for i := range d.Hosts {

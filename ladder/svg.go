@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sipscope/sipscope/internal/textsafe"
 )
 
 // SVG layout, in pixels. Text is monospace so that widths can be computed
@@ -58,7 +60,7 @@ func StyleSheet() string { return svgCSS }
 var xmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#39;")
 
 // esc cleans and escapes a packet-derived string for SVG and HTML.
-func esc(s string) string { return xmlEscaper.Replace(Clean(s)) }
+func esc(s string) string { return xmlEscaper.Replace(textsafe.Terminal(s)) }
 
 func px(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) }
 
@@ -101,7 +103,7 @@ func layoutSVG(d *Diagram, opt Options) *svgLayout {
 	l.gutter = float64(fw+tw+2)*smallW + padPx
 	for i := range d.Hosts {
 		t := truncate(hostTitle(&d.Hosts[i]), 40, false)
-		a := truncate(Clean(d.Hosts[i].Addr), 40, false)
+		a := truncate(textsafe.Terminal(d.Hosts[i].Addr), 40, false)
 		l.titles = append(l.titles, t)
 		l.addrs = append(l.addrs, a)
 		l.boxW = append(l.boxW, float64(max(width(t), width(a), 6))*charW+2*padPx)
@@ -184,7 +186,7 @@ func layoutSVG(d *Diagram, opt Options) *svgLayout {
 	}
 	if legs := d.Legs(); len(legs) > 1 {
 		for i, g := range legs {
-			l.head = append(l.head, truncate("L"+strconv.Itoa(i+1)+" = "+Clean(g), textCols, false))
+			l.head = append(l.head, truncate("L"+strconv.Itoa(i+1)+" = "+textsafe.Terminal(g), textCols, false))
 		}
 	}
 	y += float64(len(l.head))*lineH + 12
@@ -276,7 +278,7 @@ func marksSuffix(nums []int) string {
 	return " " + reasonMarks(nums)
 }
 
-func sdpLabel(m *Message) string { return "sdp: " + Clean(m.SDP) }
+func sdpLabel(m *Message) string { return "sdp: " + textsafe.Terminal(m.SDP) }
 
 // svgWriter accumulates output; write errors surface at Flush.
 type svgWriter struct{ *bufio.Writer }
@@ -302,7 +304,7 @@ func writeSVG(bw *bufio.Writer, d *Diagram, opt Options) {
 	}
 	w.s(`<title>`, esc(d.Title), "</title>\n")
 	w.s(`<rect width="100%" height="100%" fill="#ffffff"/>`, "\n")
-	w.s(`<text class="title" x="`, px(padPx), `" y="22">`, xmlEscaper.Replace(truncate(Clean(d.Title), int((l.width-2*padPx)/8.5), false)), "</text>\n")
+	w.s(`<text class="title" x="`, px(padPx), `" y="22">`, xmlEscaper.Replace(truncate(textsafe.Terminal(d.Title), int((l.width-2*padPx)/8.5), false)), "</text>\n")
 	for i, h := range l.head {
 		w.s(`<text class="sub" x="`, px(padPx), `" y="`, px(22+float64(i+1)*lineH), `">`, xmlEscaper.Replace(h), "</text>\n")
 	}

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sipscope/sipscope/internal/textsafe"
 )
 
 // Text layout: a gutter with frame and time, then a column per host. Gaps
@@ -76,7 +78,7 @@ func renderText(w io.Writer, d *Diagram, opt Options) error {
 	}
 	for i := range d.Hosts {
 		t.titles = append(t.titles, t.str(truncate(hostTitle(&d.Hosts[i]), maxHeader, opt.ASCII)))
-		t.addrs = append(t.addrs, t.str(truncate(Clean(d.Hosts[i].Addr), maxHeader, opt.ASCII)))
+		t.addrs = append(t.addrs, t.str(truncate(textsafe.Terminal(d.Hosts[i].Addr), maxHeader, opt.ASCII)))
 	}
 
 	bw := bufio.NewWriter(w)
@@ -133,7 +135,7 @@ func (t *textRenderer) limit(total int) int {
 
 func (t *textRenderer) header() []string {
 	var out []string
-	title := t.str(Clean(t.d.Title))
+	title := t.str(textsafe.Terminal(t.d.Title))
 	if title != "" {
 		out = append(out, t.paint(truncate(title, t.limit(0), t.opt.ASCII), cBold))
 	}
@@ -142,7 +144,7 @@ func (t *textRenderer) header() []string {
 	}
 	if legs := t.d.Legs(); len(legs) > 1 {
 		for i, l := range legs {
-			line := "L" + strconv.Itoa(i+1) + " = " + t.str(Clean(l))
+			line := "L" + strconv.Itoa(i+1) + " = " + t.str(textsafe.Terminal(l))
 			out = append(out, t.paint(truncate(line, t.limit(0), t.opt.ASCII), cDim))
 		}
 	}
@@ -310,7 +312,7 @@ func (t *textRenderer) spanLabel(r *Row) string {
 }
 
 func (t *textRenderer) sdpText(m *Message) string {
-	return t.str("sdp: " + Clean(m.SDP))
+	return t.str("sdp: " + textsafe.Terminal(m.SDP))
 }
 
 // ladder draws the rows as a sequence diagram with columns at xs.

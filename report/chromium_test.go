@@ -1,8 +1,6 @@
 package report
 
 import (
-	"github.com/sipscope/sipscope/internal/longtest"
-
 	"bytes"
 	"encoding/json"
 	"os"
@@ -11,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipscope/sipscope/internal/longtest"
+	"github.com/sipscope/sipscope/internal/textsafe"
 	"github.com/sipscope/sipscope/ladder"
 )
 
@@ -57,7 +57,7 @@ func TestLadderHTMLShowsMessageOnClick(t *testing.T) {
 			b.click(`g.msg[data-i="0"] line.hit`)
 			var text string
 			b.eval(`document.getElementById("raw-text").textContent`, &text)
-			if !strings.Contains(text, "INVITE sip:1002@example.com SIP/2.0\nVia:") || !strings.Contains(text, "Call-ID: "+ladder.Clean(d.Messages[0].Leg)) {
+			if !strings.Contains(text, "INVITE sip:1002@example.com SIP/2.0\nVia:") || !strings.Contains(text, "Call-ID: "+textsafe.Terminal(d.Messages[0].Leg)) {
 				t.Errorf("clicking the first arrow shows %q, want the INVITE", text)
 			}
 			if tc.payload != "" && !strings.Contains(text, "<script>window.pwned=1</script>") {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sipscope/sipscope/ladder"
+	"github.com/sipscope/sipscope/internal/textsafe"
 )
 
 // Plot geometry, in pixels.
@@ -23,9 +23,9 @@ const (
 // loss (right axis, steps) over time as an inline SVG.
 func writePlot(b *strings.Builder, s *Stream) {
 	pts := reduce(s.Points, maxPlotPoints)
-	title := ladder.Clean(s.Label)
+	title := textsafe.Terminal(s.Label)
 	if s.From != "" || s.To != "" {
-		title += "  " + ladder.Clean(s.From) + " → " + ladder.Clean(s.To)
+		title += "  " + textsafe.Terminal(s.From) + " → " + textsafe.Terminal(s.To)
 	}
 	title += fmt.Sprintf("  SSRC 0x%08x", s.SSRC)
 

@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sipscope/sipscope/internal/textsafe"
 	"github.com/sipscope/sipscope/ladder"
 )
 
@@ -112,7 +113,7 @@ var htmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"
 
 // esc cleans a packet-derived string of control characters and escapes it
 // for HTML text and attribute values.
-func esc(s string) string { return htmlEscaper.Replace(ladder.Clean(s)) }
+func esc(s string) string { return htmlEscaper.Replace(textsafe.Terminal(s)) }
 
 var pageStyle = ladder.StyleSheet() + pageCSS
 
@@ -177,7 +178,7 @@ func writeRows(bw *bufio.Writer, calls []Call) error {
 		c := &calls[i]
 		r := row{Cells: make([]string, len(columns)), Keys: make([]*float64, len(columns)), Detail: c.Ladder != nil || len(c.Plots) > 0}
 		for j, col := range columns {
-			r.Cells[j] = ladder.Clean(col.text(c))
+			r.Cells[j] = textsafe.Terminal(col.text(c))
 			if col.key != nil {
 				if k, ok := col.key(c); ok {
 					r.Keys[j] = &k
@@ -222,7 +223,7 @@ func writeDetails(bw *bufio.Writer, calls []Call) error {
 			}
 			html.Reset()
 			if err := writeDetail(&html, c); err != nil {
-				return fmt.Errorf("report: call %d (%s): %w", i, ladder.Clean(c.ID), err)
+				return fmt.Errorf("report: call %d (%s): %w", i, textsafe.Terminal(c.ID), err)
 			}
 			var msgs []ladder.MessageText
 			if c.Ladder != nil {

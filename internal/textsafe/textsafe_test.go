@@ -1,39 +1,52 @@
 package textsafe
 
-import "testing"
+import (
+	"testing"
+	"unicode/utf8"
+)
 
-func TestTerminal(t *testing.T) {
-	tests := []struct {
-		name, in, want string
-	}{
-		{"plain text is unchanged", "Alice <sip:alice@example.com>", "Alice <sip:alice@example.com>"},
-		{"ANSI colour sequence loses its ESC", "\x1b[31mred", "[31mred"},
-		{"OSC window title loses its ESC and BEL", "\x1b]0;pwned\x07x", "]0;pwnedx"},
-		{"newline and carriage return are removed", "a\r\nb", "ab"},
-		{"tab becomes a space", "a\tb", "a b"},
-		{"C1 control CSI is removed", "a\u009bb", "ab"},
-		{"bidi override is removed", "abc\u202edef", "abcdef"},
-		{"invalid UTF-8 becomes U+FFFD", "a\xffb", "a\ufffdb"},
-		{"non-ASCII letters stay", "Jürgen 電話", "Jürgen 電話"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := Terminal(tt.in); got != tt.want {
-				t.Errorf("Terminal(%q) = %q, want %q", tt.in, got, tt.want)
-			}
-		})
+func TestTerminalRemovesWhatCouldChangeATerminal(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"INVITE", "INVITE"},
+		{"200 OK", "200 OK"},
+		{"red\x1b[31mtext\x1b[0m", "redtext"},
+		{"clear\x1b[2J\x1b[H", "clear"},
+		{"title\x1b]0;owned\x07after", "titleafter"},
+		{"title\x1b]0;owned\x1b\\after", "titleafter"},
+		{"dcs\x1bPq#0;2;0;0;0\x1b\\end", "dcsend"},
+		{"two\x1b7byte", "twobyte"},
+		{"bell\x07nul\x00del\x7f", "bellnuldel"},
+		{"c1\u009b31mcsi\u0085nel", "c131mcsinel"},
+		{"line\r\nbreak\ttab", "line  break tab"},
+		{"bidi \u202egnp.exe\u202c", "bidi gnp.exe"},
+		{"sep\u2028line\u2029para", "seplinepara"},
+		{"bad \xff\xfe utf8", "bad \ufffd\ufffd utf8"},
+		{"trailing esc\x1b", "trailing esc"},
+		{"unterminated \x1b[31", "unterminated "},
+		{"ünïcödé 日本", "ünïcödé 日本"},
+	} {
+		if got := Terminal(tc.in); got != tc.want {
+			t.Errorf("Terminal(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }
 
 func FuzzTerminal(f *testing.F) {
-	f.Add("\x1b[2J\x1b[H")
-	f.Add("ok")
+	for _, s := range []string{"INVITE", "\x1b[31mred", "\x1b]0;t\x07", "\u202e", "\xff", "a\r\nb"} {
+		f.Add(s)
+	}
 	f.Fuzz(func(t *testing.T, s string) {
-		out := Terminal(s)
-		for _, r := range out {
-			if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-				t.Fatalf("control %U survived in %q", r, out)
+		c := Terminal(s)
+		if !utf8.ValidString(c) {
+			t.Fatalf("Terminal(%q) = %q is not UTF-8", s, c)
+		}
+		for _, r := range c {
+			if isStripped(r) {
+				t.Fatalf("Terminal(%q) = %q keeps control %U", s, c, r)
 			}
+		}
+		if Terminal(c) != c {
+			t.Fatalf("Terminal is not idempotent on %q", s)
 		}
 	})
 }
