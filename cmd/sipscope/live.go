@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync"
@@ -575,11 +576,23 @@ func progressEvery(ctx context.Context, w io.Writer, every time.Duration, src li
 				n = st.Packets
 				line = fmt.Sprintf("%d HEP packets (%.0f/s), %d dropped (receive queue full)", n, rate(n-last, now.Sub(lastAt)), st.Dropped)
 			}
-			fmt.Fprintf(w, "%s stats: %s, %d dropped by sipscope, %d calls\n",
-				now.UTC().Format("15:04:05"), line, q.drops.Load(), out.ended.Load())
+			fmt.Fprintf(w, "%s stats: %s, %d dropped by sipscope, %d calls, %.1f MiB heap\n",
+				now.UTC().Format("15:04:05"), line, q.drops.Load(), out.ended.Load(), heapMiB())
 			last, lastAt = n, now
 		}
 	}
+}
+
+// heapMiB is the Go heap in use (live objects and garbage not yet
+// collected, the capture queue included), without stopping the world as
+// runtime.ReadMemStats does: what a long capture should show flat.
+func heapMiB() float64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return float64(s[0].Value.Uint64()) / (1 << 20)
 }
 
 func rate(n uint64, d time.Duration) float64 {

@@ -303,7 +303,7 @@ func TestLiveOnLoopbackShowsCallsAsTheyHappenAndSavesThem(t *testing.T) {
 	pcap := filepath.Join(dir, "live.pcap")
 	caller := newUA(t, "127.0.0.221:5060")
 	callee := newUA(t, "127.0.0.222:5060")
-	f := &liveFlags{iface: "lo", write: pcap, queueMiB: 8, hepNetwork: "udp"}
+	f := &liveFlags{iface: "lo", write: pcap, queueMiB: 8, hepNetwork: "udp", every: time.Second}
 	r := startLive(t, f, "udp and (host 127.0.0.221 or host 127.0.0.222)")
 
 	// The capture is open once a probe shows up in the output.
@@ -367,6 +367,9 @@ func TestLiveOnLoopbackShowsCallsAsTheyHappenAndSavesThem(t *testing.T) {
 	}
 	if !regexp.MustCompile(` 0 dropped by kernel, 0 dropped by sipscope`).MatchString(errOut) {
 		t.Error("the counters report drops, or are missing")
+	}
+	if !regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d stats: \d+ packets \(\d+/s\), 0 dropped by kernel, 0 dropped by sipscope, \d+ calls, \d+\.\d MiB heap$`).MatchString(errOut) {
+		t.Error("no --stats line with the counters and the heap")
 	}
 
 	// The saved capture analyzes to the same calls.
