@@ -291,6 +291,11 @@ func view(c *call.Call) media.CallView {
 		}
 		v.Legs = append(v.Legs, lv)
 	}
+	for _, k := range c.Links {
+		if k.Alias.IsValid() {
+			v.Servers = append(v.Servers, k.Server, k.Alias)
+		}
+	}
 	return v
 }
 

@@ -127,7 +127,13 @@ func buildCall(order []*legState) *Call {
 			basis += "; confirmed by end propagation"
 		}
 		conf = min(conf, confMax)
-		c.Links = append(c.Links, Link{Upstream: up, Downstream: i, Server: k.server, Basis: basis, Confidence: conf})
+		link := Link{Upstream: up, Downstream: i, Server: k.server, Basis: basis, Confidence: conf}
+		if k.across {
+			// The addresses the legs end at, once the capture has shown
+			// every hop.
+			link.Server, link.Alias = addrHost(c.Legs[up].UAS), addrHost(c.Legs[i].UAC)
+		}
+		c.Links = append(c.Links, link)
 		bases = append(bases, "leg "+strconv.Itoa(up+1)+"→"+strconv.Itoa(i+1)+": "+basis)
 		if len(c.Links) == 1 || conf < c.Pairing.Confidence {
 			c.Pairing.Confidence = conf
@@ -227,8 +233,10 @@ func buildGlare(g *glareState, legIdx int, ls *legState, servers map[netip.Addr]
 func (c *Call) serverSet() map[netip.Addr]bool {
 	s := map[netip.Addr]bool{}
 	for _, k := range c.Links {
-		if k.Server.IsValid() {
-			s[k.Server] = true
+		for _, a := range [2]netip.Addr{k.Server, k.Alias} {
+			if a.IsValid() {
+				s[a] = true
+			}
 		}
 	}
 	return s
@@ -239,8 +247,10 @@ func (c *Call) serverSet() map[netip.Addr]bool {
 func (c *Call) B2BUAs() []netip.Addr {
 	var out []netip.Addr
 	for _, k := range c.Links {
-		if k.Server.IsValid() && !slices.Contains(out, k.Server) {
-			out = append(out, k.Server)
+		for _, a := range [2]netip.Addr{k.Server, k.Alias} {
+			if a.IsValid() && !slices.Contains(out, a) {
+				out = append(out, a)
+			}
 		}
 	}
 	return out

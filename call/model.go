@@ -76,7 +76,11 @@ type Link struct {
 	// Server is the address that was UAS of the upstream leg and UAC of the
 	// downstream leg (invalid when a correlation header alone joined legs
 	// sent from elsewhere).
-	Server     netip.Addr
+	Server netip.Addr
+	// Alias is the server's other address when it received the upstream
+	// INVITE on Server and sent the downstream one from Alias (a server
+	// with a public and a private side); invalid otherwise.
+	Alias      netip.Addr
 	Basis      string
 	Confidence float64
 }

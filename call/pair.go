@@ -57,6 +57,7 @@ type linkState struct {
 	conf       float64
 	answerProp bool // the upstream leg was answered just after this one
 	endProp    bool // the legs ended (BYE, CANCEL, failure) together
+	across     bool // paired across two addresses of one server (pairAcross)
 }
 
 // propagation is how soon a B2BUA passes an answer or a hangup from one leg
@@ -190,6 +191,9 @@ func (x *pairIndex) addServer(ls *legState, host netip.Addr, renew bool) {
 	}
 	for _, n := range ls.dialled {
 		x.insert(ls, kindNum, numKey{host, indexKey(n)}, renew)
+		// Indexed by the number alone too, for a server that sends from
+		// another of its addresses (pairAcross).
+		x.insert(ls, kindNum, numKey{num: indexKey(n)}, renew)
 	}
 }
 
@@ -404,6 +408,7 @@ func (e *Engine) pair(ls *legState, msg *Msg) {
 	}
 	cands := e.candidates(ls, host, msg.Time)
 	if len(cands) == 0 {
+		e.pairAcross(ls, msg)
 		return
 	}
 	best := &cands[0]
@@ -459,12 +464,7 @@ func (e *Engine) candidates(ls *legState, host netip.Addr, at time.Time) []candi
 		k.n = b2i(k.caller != "") + b2i(k.dialled != "")
 		k.inWindow = k.dt <= e.window
 		k.local = c.answered == host
-		k.free = true
-		for _, ch := range c.children {
-			if !ch.ended {
-				k.free = false
-			}
-		}
+		k.free = !c.hasLiveChild()
 		// Without a number in common and past the window, only a leg that
 		// a known server (a PBX, not a phone answering and then placing a
 		// call of its own) answered itself still waits for its outgoing leg.
@@ -503,6 +503,103 @@ func (e *Engine) candidates(ls *legState, host netip.Addr, at time.Time) []candi
 		}
 	}
 	return out
+}
+
+// acrossWindow is how soon after an INVITE reached one address of a server
+// the server's INVITE from another address may be paired with it: a B2BUA
+// relaying a call sends its INVITE at once, and without the server role to
+// go by, only a short delay is evidence.
+const acrossWindow = time.Second
+
+// acrossFactor lowers the confidence of a pairing across two addresses of
+// one server: nothing in the packets says the addresses are one machine.
+const acrossFactor = 0.75
+
+// pairAcross pairs a leg that no leg at its sender fits with one that
+// reached another address just before, for the same dialled number: an SBC
+// or a PBX with a public and a private side receives on one address and
+// sends from the other. Nothing in the packets says the two addresses are
+// one machine, so it refuses whatever else could explain the INVITE: a
+// sender whose User-Agent names a phone, and any leg that is already
+// answered, reached or came from the sender or the destination of the new
+// INVITE (two phones calling one server), has a live downstream leg, shows
+// another caller, or was answered by other software than the sender's.
+// It pairs only when exactly one leg is left.
+func (e *Engine) pairAcross(ls *legState, msg *Msg) {
+	// The leg's agent is observed after pairing: read the INVITE's own.
+	agent := Identify(msg.Message.UserAgent)
+	if agent.Product != "" && !agent.Server {
+		return
+	}
+	src, dst := addrHost(msg.Src), addrHost(msg.Dst)
+	x := &e.index
+	x.stamp++
+	var best *legState
+	var bestDialled string
+	fits := 0
+	for _, num := range ls.dialled {
+		l := x.byNum[numKey{num: indexKey(num)}]
+		if l == nil {
+			continue
+		}
+		i := 0
+		for n := l.tail; n != nil && i < maxScanList; n, i = n.prev, i+1 {
+			c := n.ls
+			dt := msg.Time.Sub(c.inviteAt)
+			if dt > acrossWindow {
+				break
+			}
+			if c.stamp == x.stamp || c == ls || c.ended || c.gone || c.call == ls.call || dt < 0 || c.leg.Status != 0 {
+				continue
+			}
+			c.stamp = x.stamp
+			d := matchAny(ls.dialled, c.dialled)
+			if d == "" || c.touches(src) || c.touches(dst) || c.hasLiveChild() ||
+				(len(ls.callers) > 0 && len(c.callers) > 0 && matchAny(ls.callers, c.callers) == "") ||
+				(agent.Product != "" && c.leg.UASAgent.Product != "" && agent.Product != c.leg.UASAgent.Product) {
+				continue
+			}
+			fits++
+			if best == nil || c.inviteAt.After(best.inviteAt) {
+				best, bestDialled = c, d
+			}
+		}
+	}
+	if fits != 1 {
+		return
+	}
+	at := addrHost(best.leg.UAS)
+	caller := matchAny(ls.callers, best.callers)
+	var b strings.Builder
+	b.WriteString("sent from " + src.String() + " " + roundDur(msg.Time.Sub(best.inviteAt)) + " after the upstream INVITE reached " + at.String() +
+		", and no other leg fits: taken as two addresses of one server (an SBC or a PBX with a public and a private side)")
+	b.WriteString("; dialled " + bestDialled + " matches")
+	n := 1
+	if caller != "" {
+		b.WriteString("; caller " + caller + " matches")
+		n++
+	}
+	e.link(best, ls, netip.Addr{}, b.String(), pairConfidence[n][1]*acrossFactor)
+	ls.link.across = true
+}
+
+// touches reports whether any hop of the leg starts or ends at host.
+func (ls *legState) touches(host netip.Addr) bool {
+	for _, h := range ls.leg.Hops {
+		if addrHost(h.Src) == host || addrHost(h.Dst) == host {
+			return true
+		}
+	}
+	return false
+}
+
+func (ls *legState) hasLiveChild() bool {
+	for _, ch := range ls.children {
+		if !ch.ended {
+			return true
+		}
+	}
+	return false
 }
 
 // link makes child part of parent's call, downstream of it.

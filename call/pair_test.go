@@ -291,3 +291,97 @@ func TestPairingTimesFromTheAuthenticatedInvite(t *testing.T) {
 		t.Errorf("pairing %+v", c.Pairing)
 	}
 }
+
+// wan is the other address of the PBX: its side toward the provider.
+var wan = "203.0.113.5:5060"
+
+// anonymous is a caller that withholds its identity (RFC 3323).
+func anonymous(addr string) party { return party{addr, "sip:anonymous@anonymous.invalid"} }
+
+// A server with two addresses (a PBX with a LAN and a WAN side, an SBC)
+// receives the call on one and relays it from the other: only the dialled
+// number and the moment tie the legs, so they pair with lower confidence,
+// and the link names both addresses.
+func TestServerWithTwoAddressesPairsAcrossThem(t *testing.T) {
+	h := newHarness(t, Options{})
+	in := inbound(h, "in-1", alice, "5551001")
+	out := h.dialog("out-1", party{wan, "sip:alice@pbx.example.com"}, party{"198.51.100.7:5060", "sip:5551001@itsp.example.net"})
+	bridge(h, in, out, ms(5))
+	c := onlyCall(t, h.finish())
+	if callIDs(c) != "in-1,out-1" {
+		t.Fatalf("legs %s", callIDs(c))
+	}
+	k := c.Links[0]
+	lan, pub := netip.MustParseAddr("10.0.0.100"), netip.MustParseAddr("203.0.113.5")
+	if k.Server != lan || k.Alias != pub || k.Confidence < 0.6 || k.Confidence > 0.85 ||
+		!strings.Contains(k.Basis, "two addresses of one server") || !strings.Contains(k.Basis, "dialled 5551001 matches") ||
+		!strings.Contains(k.Basis, "caller alice matches") || !strings.Contains(k.Basis, "end propagation") {
+		t.Errorf("link %+v", k)
+	}
+	if !c.IsB2BUA(lan) || !c.IsB2BUA(pub) || len(c.B2BUAs()) != 2 {
+		t.Errorf("B2BUAs %v", c.B2BUAs())
+	}
+}
+
+// Pairing across addresses has no server role to go by, so it refuses
+// whatever else could explain the second INVITE.
+func TestPairingAcrossAddressesRefusesOtherExplanations(t *testing.T) {
+	itsp := party{"198.51.100.7:5060", "sip:5551001@itsp.example.net"}
+	for _, tc := range []struct {
+		name string
+		run  func(h *harness)
+	}{
+		{"two phones dialling one number at one server", func(h *harness) {
+			queue := party{pbx.addr, "sip:600@pbx.example.com"}
+			h.dialog("in-a", anonymous("10.0.0.1:5060"), queue).invite(sdpBody("10.0.0.1", 4000, "", 0))
+			h.at(ms(300))
+			h.dialog("in-b", anonymous("10.0.0.3:5060"), queue).invite(sdpBody("10.0.0.3", 4000, "", 0))
+		}},
+		{"the relayed INVITE comes too late", func(h *harness) {
+			inbound(h, "in-a", alice, "5551001").invite(sdpBody("10.0.0.1", 4000, "", 0))
+			h.at(1500 * time.Millisecond)
+			h.dialog("out-a", party{wan, "sip:alice@pbx.example.com"}, itsp).invite(sdpBody("203.0.113.5", 7000, "", 0))
+		}},
+		{"another number is dialled", func(h *harness) {
+			inbound(h, "in-a", alice, "5551001").invite(sdpBody("10.0.0.1", 4000, "", 0))
+			h.at(ms(10))
+			h.dialog("out-a", party{wan, "sip:alice@pbx.example.com"}, party{"198.51.100.7:5060", "sip:5559999@itsp.example.net"}).
+				invite(sdpBody("203.0.113.5", 7000, "", 0))
+		}},
+		{"the upstream leg was already answered", func(h *harness) {
+			in := inbound(h, "in-a", alice, "5551001")
+			inv := in.invite(sdpBody("10.0.0.1", 4000, "", 0))
+			in.reply(inv, 200, sdpBody("10.0.0.100", 7000, "", 0))
+			h.at(ms(10))
+			h.dialog("out-a", party{wan, "sip:alice@pbx.example.com"}, itsp).invite(sdpBody("203.0.113.5", 7000, "", 0))
+		}},
+		{"another caller", func(h *harness) {
+			inbound(h, "in-a", alice, "5551001").invite(sdpBody("10.0.0.1", 4000, "", 0))
+			h.at(ms(10))
+			h.dialog("out-a", party{wan, "sip:carol@pbx.example.com"}, itsp).invite(sdpBody("203.0.113.5", 7000, "", 0))
+		}},
+		{"a phone calling the number at another server at once", func(h *harness) {
+			h.dialog("in-a", anonymous("10.0.0.1:5060"), party{pbx.addr, "sip:5551001@pbx.example.com"}).invite(sdpBody("10.0.0.1", 4000, "", 0))
+			h.at(ms(10))
+			h.dialog("in-c", anonymous("10.0.0.3:5060"), party{"10.0.0.200:5060", "sip:5551001@pbx2.example.com"}).
+				invite(sdpBody("10.0.0.3", 4000, "", 0), "User-Agent: Yealink SIP-T46G 66.86.0.15")
+		}},
+		{"two upstream legs fit", func(h *harness) {
+			h.dialog("in-a", anonymous("10.0.0.1:5060"), party{pbx.addr, "sip:5551001@pbx.example.com"}).invite(sdpBody("10.0.0.1", 4000, "", 0))
+			h.dialog("in-c", anonymous("10.0.0.3:5060"), party{"10.0.0.200:5060", "sip:5551001@pbx2.example.com"}).
+				invite(sdpBody("10.0.0.3", 4000, "", 0), "User-Agent: Yealink SIP-T46G 66.86.0.15")
+			h.at(ms(10))
+			h.dialog("out-a", anonymous(wan), itsp).invite(sdpBody("203.0.113.5", 7000, "", 0), "User-Agent: Asterisk PBX 20.5.0")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, Options{})
+			tc.run(h)
+			for _, c := range h.finish() {
+				if len(c.Legs) != 1 {
+					t.Errorf("legs %s paired: %s", callIDs(c), c.Pairing.Basis)
+				}
+			}
+		})
+	}
+}

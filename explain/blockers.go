@@ -217,11 +217,11 @@ func (x *explainer) relayKind(b *bridge) (int, []int) {
 	for i, lf := range b.legs {
 		other := b.legs[1-i]
 		for _, in := range x.f.in.Streams {
-			if host(in.Src) != host(lf.far) || host(in.Dst) != b.server || in.Packets == 0 {
+			if host(in.Src) != host(lf.far) || !b.own(host(in.Dst)) || in.Packets == 0 {
 				continue
 			}
 			for _, out := range x.f.in.Streams {
-				if host(out.Src) != b.server || host(out.Dst) != host(other.far) || out.Packets == 0 {
+				if !b.own(host(out.Src)) || host(out.Dst) != host(other.far) || out.Packets == 0 {
 					continue
 				}
 				if out.SSRC == in.SSRC {
@@ -232,7 +232,7 @@ func (x *explainer) relayKind(b *bridge) (int, []int) {
 	}
 	var frames []int
 	for _, s := range x.f.in.Streams {
-		if host(s.Src) == b.server && s.Packets > 0 {
+		if b.own(host(s.Src)) && s.Packets > 0 {
 			frames = append(frames, s.FirstFrame)
 		}
 	}

@@ -16,7 +16,11 @@ import (
 // bridge is one B2BUA of the call and the two legs it joined: up is the
 // leg it answered (toward the caller), down the leg it originated.
 type bridge struct {
-	server         netip.Addr
+	server netip.Addr
+	// addrs are all the server's addresses: server first, then the other
+	// address it relayed the call from (call.Link.Alias), then the
+	// addresses NAT gave it at other capture points.
+	addrs          []netip.Addr
 	agent          call.Agent
 	upIdx, downIdx int
 	legs           [2]*legFacts // [0] up, [1] down
@@ -143,7 +147,7 @@ func host(a netip.AddrPort) netip.Addr { return a.Addr().Unmap() }
 
 func (f *facts) bridge(k call.Link) *bridge {
 	up, down := f.c.Legs[k.Upstream], f.c.Legs[k.Downstream]
-	b := &bridge{server: k.Server, upIdx: k.Upstream, downIdx: k.Downstream, agent: up.UASAgent}
+	b := &bridge{server: k.Server, addrs: serverAddrs(k, up, down), upIdx: k.Upstream, downIdx: k.Downstream, agent: up.UASAgent}
 	if b.agent.Product == "" {
 		b.agent = down.UACAgent
 	}
@@ -163,7 +167,7 @@ func (f *facts) bridge(k call.Link) *bridge {
 				continue
 			}
 			a := action{req: r, leg: i}
-			away := f.owner[r.Offer.Media.Addr] != b.server && host(r.Offer.Media.Addr) != b.server
+			away := !b.own(f.owner[r.Offer.Media.Addr]) && !b.own(host(r.Offer.Media.Addr))
 			switch {
 			case r.Status == 491 || !f.beforeBye(r):
 				// Glare is reported with the call's glare, and the retry
@@ -197,6 +201,47 @@ func (f *facts) beforeBye(r *call.Request) bool {
 	return f.byeMsg == nil || r.Frame < f.byeMsg.Frame
 }
 
+// serverAddrs lists the addresses of a link's server: Server, its Alias,
+// and the ends of the hops that are the same hop as the server's seen
+// through NAT at another capture point (as many Vias, RFC 3261 §16.6).
+func serverAddrs(k call.Link, up, down *call.Leg) []netip.Addr {
+	out := []netip.Addr{k.Server}
+	add := func(a netip.Addr) {
+		if a.IsValid() && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	add(k.Alias)
+	for _, v := range []struct {
+		hops []call.Hop
+		at   netip.Addr
+		dst  bool
+	}{{up.Hops, k.Server, true}, {down.Hops, k.Alias, false}} {
+		if !v.at.IsValid() {
+			v.at = k.Server
+		}
+		end := func(h call.Hop) netip.Addr {
+			if v.dst {
+				return host(h.Dst)
+			}
+			return host(h.Src)
+		}
+		i := slices.IndexFunc(v.hops, func(h call.Hop) bool { return end(h) == v.at })
+		if i < 0 {
+			continue
+		}
+		for _, h := range v.hops {
+			if h.Vias == v.hops[i].Vias {
+				add(end(h))
+			}
+		}
+	}
+	return out
+}
+
+// own reports whether an address is one of the bridge's server's.
+func (b *bridge) own(a netip.Addr) bool { return a.IsValid() && slices.Contains(b.addrs, a.Unmap()) }
+
 // earlyDirect finds a bridge whose first SDP toward a leg carried the far
 // side's media address instead of its own (chan_sip directrtpsetup).
 func (f *facts) earlyDirect(b *bridge) {
@@ -211,7 +256,7 @@ func (f *facts) earlyDirect(b *bridge) {
 		if mine == nil || !usable(mine.Media.Addr) {
 			continue
 		}
-		if o, ok := f.owner[mine.Media.Addr]; ok && o != b.server && host(mine.Media.Addr) != b.server {
+		if o, ok := f.owner[mine.Media.Addr]; ok && !b.own(o) && !b.own(host(mine.Media.Addr)) {
 			b.early = append(b.early, mine.Frame)
 		}
 	}

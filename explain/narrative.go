@@ -1,6 +1,7 @@
 package explain
 
 import (
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -140,8 +141,18 @@ func (x *explainer) structure() string {
 		s += " " + dialled
 	}
 	var servers []string
-	for _, a := range c.B2BUAs() {
-		servers = append(servers, x.name(a))
+	named := map[netip.Addr]bool{}
+	for _, k := range c.Links {
+		if !k.Server.IsValid() || named[k.Server] {
+			continue
+		}
+		named[k.Server] = true
+		s := x.name(k.Server)
+		if k.Alias.IsValid() && !named[k.Alias] {
+			named[k.Alias] = true
+			s += " (placing the next leg from its other address, " + k.Alias.String() + ")"
+		}
+		servers = append(servers, s)
 	}
 	if len(servers) > 0 {
 		s += " through " + joinAnd(servers)

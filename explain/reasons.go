@@ -74,7 +74,7 @@ func (x *explainer) name(a netip.Addr) string {
 	a = a.Unmap()
 	if x.f.c.IsB2BUA(a) {
 		for _, b := range x.f.bridges {
-			if b.server == a && b.agent.Product != "" {
+			if b.own(a) && b.agent.Product != "" {
 				return label(b.agent.Product) + " " + a.String()
 			}
 		}

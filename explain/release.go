@@ -208,7 +208,7 @@ func (x *explainer) reanchored(b *bridge) {
 		}
 		text += ": it re-INVITEd " + x.name(far) + " at f" + itoa(r.Frame) + " to its own address " + r.Offer.Media.Addr.String() +
 			" (" + itoa(r.Status) + " at f" + itoa(r.StatusFrame) + ")"
-		if s := x.ownStream(b.server, far, r.Frame); s != nil {
+		if s := x.ownStream(b, far, r.Frame); s != nil {
 			text += " and sent it audio of its own (SSRC " + ssrc(s.SSRC) + ", f" + itoa(s.FirstFrame) + "-f" + itoa(s.LastFrame) +
 				", " + itoa(s.Packets) + " packets): music on hold or an announcement"
 			frames = append(frames, s.FirstFrame)
@@ -304,12 +304,12 @@ func holdWord(r *call.Request) string {
 
 // ownStream finds RTP a server sent to a host with an SSRC that no other
 // host sent: media it generated rather than relayed.
-func (x *explainer) ownStream(server, to netip.Addr, after int) *media.Stream {
+func (x *explainer) ownStream(b *bridge, to netip.Addr, after int) *media.Stream {
 	for _, s := range x.f.in.Streams {
-		if host(s.Src) != server || host(s.Dst) != to || s.FirstFrame < after || s.Packets == 0 {
+		if !b.own(host(s.Src)) || host(s.Dst) != to || s.FirstFrame < after || s.Packets == 0 {
 			continue
 		}
-		relayed := slices.ContainsFunc(x.f.in.Streams, func(o *media.Stream) bool { return o.SSRC == s.SSRC && host(o.Src) != server })
+		relayed := slices.ContainsFunc(x.f.in.Streams, func(o *media.Stream) bool { return o.SSRC == s.SSRC && !b.own(host(o.Src)) })
 		if !relayed {
 			return s
 		}

@@ -32,6 +32,10 @@ const (
 // package does not depend on it.
 type CallView struct {
 	Legs []LegView
+	// Servers are addresses known to be B2BUAs though each ends one leg
+	// only: a server that received a call on one address and relayed it
+	// from another.
+	Servers []netip.Addr
 }
 
 // LegView is one leg of a call.
@@ -230,6 +234,11 @@ func (v *view) roles() {
 	for a, n := range seen {
 		v.ends[a] = rolePhone
 		if n > 1 {
+			v.ends[a] = roleB2BUA
+		}
+	}
+	for _, a := range v.call.Servers {
+		if a.IsValid() {
 			v.ends[a] = roleB2BUA
 		}
 	}

@@ -29,6 +29,7 @@ func main() {
 	flag.IntVar(&cfg.Calls, "calls", 200, "concurrent calls")
 	flag.Float64Var(&cfg.Loss, "loss", 0, "percentage of RTP packets lost")
 	flag.BoolVar(&cfg.B2BUA, "b2bua", false, "each call as two legs through an anchoring PBX")
+	flag.BoolVar(&cfg.PBXOutside, "pbx-outside", false, "with -b2bua, the PBX places its outgoing legs from a second address (a LAN and a WAN side)")
 	flag.BoolVar(&cfg.OneCallee, "one-callee", false, "every call to one callee answering from one SIP and RTP address (a media server, SIPp uas)")
 	flag.Uint64Var(&cfg.Seed, "seed", 1, "random seed; the same flags and seed give the same file")
 	flag.Parse()

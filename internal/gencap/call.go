@@ -107,8 +107,12 @@ func (g *generator) startCall(s *slot, at time.Duration) {
 		in := g.newDialog(a, p, c.callerNum, c.calleeNum, phoneAgent, pbxAgent)
 		in.uacRTP = netip.AddrPortFrom(s.caller(), port)
 		in.uasRTP = netip.AddrPortFrom(pbx, pp)
-		out := g.newDialog(p, b, c.callerNum, c.calleeNum, pbxAgent, phoneAgent)
-		out.uacRTP = netip.AddrPortFrom(pbx, pp+2)
+		outside := pbx
+		if g.cfg.PBXOutside {
+			outside = pbxOutside
+		}
+		out := g.newDialog(netip.AddrPortFrom(outside, sipPort), b, c.callerNum, c.calleeNum, pbxAgent, phoneAgent)
+		out.uacRTP = netip.AddrPortFrom(outside, pp+2)
 		out.uasRTP = g.calleeMedia(s, port)
 		t1 := at + g.between(5*time.Millisecond, 30*time.Millisecond)
 		ans := t1 + ring
@@ -219,6 +223,7 @@ func (c *callPlan) hangup(g *generator, d *dialog, t time.Duration, byUAC bool) 
 // request is a request and the header lines its responses copy.
 type request struct {
 	text     string
+	sender   netip.Addr // where it is sent from: its responses' Via received=
 	via      string
 	from, to string
 	cseq     string
@@ -235,10 +240,11 @@ func sdpBody(ip netip.Addr, port uint16, sess int64) string {
 
 func (g *generator) request(d *dialog, method string, cseq int, offer bool) request {
 	r := request{
-		via:  "Via: SIP/2.0/UDP " + d.uac.String() + ";rport;branch=z9hG4bK" + g.hexID(16),
-		from: "From: \"" + d.fromNum + "\" <sip:" + d.fromNum + "@" + d.uac.Addr().String() + ">;tag=" + d.fromTag,
-		to:   "To: <sip:" + d.toNum + "@" + d.uas.Addr().String() + ">",
-		cseq: "CSeq: " + strconv.Itoa(cseq) + " " + method,
+		sender: d.uac.Addr(),
+		via:    "Via: SIP/2.0/UDP " + d.uac.String() + ";rport;branch=z9hG4bK" + g.hexID(16),
+		from:   "From: \"" + d.fromNum + "\" <sip:" + d.fromNum + "@" + d.uac.Addr().String() + ">;tag=" + d.fromTag,
+		to:     "To: <sip:" + d.toNum + "@" + d.uas.Addr().String() + ">",
+		cseq:   "CSeq: " + strconv.Itoa(cseq) + " " + method,
 	}
 	if method != "INVITE" {
 		r.to += ";tag=" + d.toTag
@@ -265,10 +271,11 @@ func (g *generator) request(d *dialog, method string, cseq int, offer bool) requ
 // reverseBye is a BYE sent by the UAS of d, its From and To swapped.
 func (g *generator) reverseBye(d *dialog) request {
 	r := request{
-		via:  "Via: SIP/2.0/UDP " + d.uas.String() + ";rport;branch=z9hG4bK" + g.hexID(16),
-		from: "From: <sip:" + d.toNum + "@" + d.uas.Addr().String() + ">;tag=" + d.toTag,
-		to:   "To: \"" + d.fromNum + "\" <sip:" + d.fromNum + "@" + d.uac.Addr().String() + ">;tag=" + d.fromTag,
-		cseq: "CSeq: 1 BYE",
+		sender: d.uas.Addr(),
+		via:    "Via: SIP/2.0/UDP " + d.uas.String() + ";rport;branch=z9hG4bK" + g.hexID(16),
+		from:   "From: <sip:" + d.toNum + "@" + d.uas.Addr().String() + ">;tag=" + d.toTag,
+		to:     "To: \"" + d.fromNum + "\" <sip:" + d.fromNum + "@" + d.uac.Addr().String() + ">;tag=" + d.fromTag,
+		cseq:   "CSeq: 1 BYE",
 	}
 	r.text = "BYE sip:" + d.fromNum + "@" + d.uac.String() + " SIP/2.0\r\n" + r.via + "\r\nMax-Forwards: 70\r\n" +
 		r.from + "\r\n" + r.to + "\r\nCall-ID: " + d.callID + "\r\n" + r.cseq + "\r\nUser-Agent: " + d.uasAgent +
@@ -283,7 +290,7 @@ func (g *generator) response(d *dialog, req request, code int, reason string, an
 	}
 	var b strings.Builder
 	b.WriteString("SIP/2.0 " + strconv.Itoa(code) + " " + reason + "\r\n")
-	b.WriteString(req.via + ";received=" + d.uac.Addr().String() + "\r\n" + req.from + "\r\n" + to + "\r\n")
+	b.WriteString(req.via + ";received=" + req.sender.String() + "\r\n" + req.from + "\r\n" + to + "\r\n")
 	b.WriteString("Call-ID: " + d.callID + "\r\n" + req.cseq + "\r\n")
 	if code > 100 && strings.HasSuffix(req.cseq, "INVITE") {
 		b.WriteString("Contact: <sip:" + d.toNum + "@" + d.uas.String() + ">\r\n")

@@ -45,6 +45,10 @@ type Config struct {
 	// B2BUA makes each call two legs (two Call-IDs) through a PBX that
 	// anchors the media: each phone sends its RTP to the PBX.
 	B2BUA bool
+	// PBXOutside, with B2BUA, makes the PBX place its outgoing legs, and
+	// send their RTP, from a second address, as a PBX or SBC with a LAN
+	// and a WAN side does.
+	PBXOutside bool
 	// OneCallee sends every call to one callee, which answers them all
 	// from the same SIP and RTP address, as a media server, an IVR or
 	// SIPp's uas does: each answer announces the address the previous
@@ -208,8 +212,11 @@ func hostAddr(net byte, n int) netip.Addr {
 	return netip.AddrFrom4([4]byte{10, net, byte((n + 1) >> 8), byte(n + 1)})
 }
 
-// pbx is the B2BUA's address.
-var pbx = netip.AddrFrom4([4]byte{10, 0, 0, 1})
+// pbx is the B2BUA's address; pbxOutside its second one (Config.PBXOutside).
+var (
+	pbx        = netip.AddrFrom4([4]byte{10, 0, 0, 1})
+	pbxOutside = netip.AddrFrom4([4]byte{10, 3, 0, 1})
+)
 
 // source is something that sends packets at planned times: the SIP
 // messages of one call, or one RTP stream.
