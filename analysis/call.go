@@ -3,6 +3,7 @@ package analysis
 import (
 	"math"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/sipscope/sipscope/call"
@@ -181,7 +182,33 @@ func (a *Analyzer) finishCall(c *call.Call, streams []*media.Stream) *Call {
 		Configs: a.opt.Configs, Dialplans: a.opt.Dialplans,
 	})
 	out.Media = mediaOut(out.Verdict, out.Explanation, streams)
+	if a.opt.SummaryOnly {
+		out.shed()
+	}
 	return out
+}
+
+// shed drops what only ladders and reports read: the engine's records and
+// the streams' series. Strings taken from packets are copied, since each
+// would otherwise keep its whole message alive.
+func (c *Call) shed() {
+	c.Engine, c.Streams = nil, nil
+	for _, s := range c.Media.Streams {
+		s.Shed()
+	}
+	c.ID, c.From, c.To, c.Reason = strings.Clone(c.ID), strings.Clone(c.From), strings.Clone(c.To), strings.Clone(c.Reason)
+	c.Explanation.Call = c.ID
+	for i := range c.Legs {
+		l := &c.Legs[i]
+		l.CallID, l.From, l.To = strings.Clone(l.CallID), strings.Clone(l.From), strings.Clone(l.To)
+		l.RequestURI, l.Reason = strings.Clone(l.RequestURI), strings.Clone(l.Reason)
+		for j := range l.Reinvites {
+			l.Reinvites[j].Method = strings.Clone(l.Reinvites[j].Method)
+		}
+	}
+	for i := range c.Glare {
+		c.Glare[i].CallID = strings.Clone(c.Glare[i].CallID)
+	}
 }
 
 func legOut(l *call.Leg) Leg {

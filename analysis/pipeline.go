@@ -49,6 +49,11 @@ type Options struct {
 	// capture prints calls as they end. When nil, calls are collected in
 	// the Report.
 	OnCall func(*Call)
+	// SummaryOnly keeps of each finished call its summary and explanation
+	// only, not the records behind them (Call.Engine and Call.Streams):
+	// what a table or JSON needs, in a fraction of the memory, for
+	// captures of many calls.
+	SummaryOnly bool
 	// NoCallIDCount leaves Summary.CallIDs at 0 instead of keeping the set
 	// of distinct Call-IDs: a live capture that runs for days must not
 	// grow with the calls it has seen.

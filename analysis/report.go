@@ -1,6 +1,9 @@
 package analysis
 
 import (
+	"bufio"
+	"encoding/json"
+	"io"
 	"time"
 
 	"github.com/sipscope/sipscope/capture"
@@ -64,4 +67,57 @@ type RegisterCounts struct {
 	Challenged int `json:"challenged"`
 	Failed     int `json:"failed"`
 	NoAnswer   int `json:"no_answer"`
+}
+
+// WriteJSON writes the report as `analyze --json` prints it: the bytes
+// json.Encoder gives with a two-space indent, but marshalled one call at
+// a time, so that a capture of many calls is not held a second time as
+// one block of text.
+func (r *Report) WriteJSON(w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	field := func(name string, v any, last bool) error {
+		b, err := json.MarshalIndent(v, "  ", "  ")
+		if err != nil {
+			return err
+		}
+		bw.WriteString("  \"" + name + "\": ")
+		bw.Write(b)
+		if !last {
+			bw.WriteByte(',')
+		}
+		bw.WriteByte('\n')
+		return nil
+	}
+	bw.WriteString("{\n")
+	if err := field("summary", r.Summary, false); err != nil {
+		return err
+	}
+	if len(r.Calls) == 0 {
+		if err := field("calls", r.Calls, false); err != nil {
+			return err
+		}
+	} else {
+		bw.WriteString("  \"calls\": [\n")
+		for i, c := range r.Calls {
+			b, err := json.MarshalIndent(c, "    ", "  ")
+			if err != nil {
+				return err
+			}
+			bw.WriteString("    ")
+			bw.Write(b)
+			if i < len(r.Calls)-1 {
+				bw.WriteByte(',')
+			}
+			bw.WriteByte('\n')
+		}
+		bw.WriteString("  ],\n")
+	}
+	if err := field("traffic", r.Traffic, false); err != nil {
+		return err
+	}
+	if err := field("unassociated_streams", r.Streams, true); err != nil {
+		return err
+	}
+	bw.WriteString("}\n")
+	return bw.Flush()
 }

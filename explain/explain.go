@@ -124,5 +124,10 @@ func Explain(in Input) Explanation {
 	x.out.Call = in.Call.ID
 	x.out.Path = in.Verdict.Kind
 	x.run()
+	// The bridge a reason was about served the wording; kept, it would
+	// keep the whole call's messages alive for as long as the reason.
+	for i := range x.out.Reasons {
+		x.out.Reasons[i].bridge = nil
+	}
 	return x.out
 }

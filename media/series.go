@@ -2,6 +2,7 @@ package media
 
 import (
 	"math"
+	"strings"
 	"time"
 )
 
@@ -124,6 +125,16 @@ func (s *Stream) Series() []Sample {
 		}
 	}
 	return out
+}
+
+// Shed frees what only plots and explanations read, once a finished
+// stream is kept for its figures alone: the series, and the announcements
+// (AnnouncedByFrame and AnnouncedLeg still name the one that mattered).
+// Series is empty afterwards.
+func (s *Stream) Shed() {
+	s.series = series{}
+	s.Announced, s.SourceAnnounced = nil, nil
+	s.AnnouncedLeg = strings.Clone(s.AnnouncedLeg)
 }
 
 // record adds the packet just counted to the stream's series.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -66,9 +65,7 @@ func runAnalyze(stdout, stderr io.Writer, args []string, f *analyzeFlags) error 
 	}
 	switch {
 	case f.json:
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := rep.WriteJSON(stdout); err != nil {
 			return err
 		}
 	case f.csv:

@@ -42,11 +42,15 @@ func (c *commonFlags) options(keepRaw bool) (analysis.Options, error) {
 }
 
 // analyze reads the named captures with a progress bar on a terminal.
-func (c *commonFlags) analyze(names []string, stderr io.Writer, keepRaw bool) (*analysis.Report, error) {
-	opt, err := c.options(keepRaw)
+// records keeps what ladders and reports draw: every message with its
+// text, and the engine's and the streams' records behind each call;
+// without it only the calls' summaries are kept.
+func (c *commonFlags) analyze(names []string, stderr io.Writer, records bool) (*analysis.Report, error) {
+	opt, err := c.options(records)
 	if err != nil {
 		return nil, err
 	}
+	opt.SummaryOnly = !records
 	if !c.noProgress && stderrIsTerminal() {
 		p := newProgress(stderr, names)
 		opt.Progress = p.update
