@@ -2,8 +2,12 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"io"
+	"net/netip"
+	"regexp"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,4 +93,48 @@ func liveHeap() uint64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return ms.HeapAlloc
+}
+
+// TestLiveReportsCallsThatNeverEnd checks that a call whose BYE never
+// comes is ended after --idle-timeout of silence, on the wall clock that a
+// quiet link still moves, and printed like any other call: live state for
+// such calls cannot pile up.
+func TestLiveReportsCallsThatNeverEnd(t *testing.T) {
+	f := liveFlags{idle: 30 * time.Second, dialogs: call.DefaultMaxDialogs}
+	opt, err := f.analysisOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	pr := &livePrinter{w: bufio.NewWriter(&out), quiet: true}
+	opt.OnCall = pr.call
+	a := analysis.New(opt)
+
+	phone, pbx := netip.MustParseAddrPort("192.0.2.10:5060"), netip.MustParseAddrPort("192.0.2.1:5060")
+	head := "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-never-1\r\nFrom: <sip:100@example.com>;tag=a1\r\n" +
+		"Call-ID: never-ends@test\r\nCSeq: 1 INVITE\r\nContact: <sip:100@192.0.2.10:5060>\r\nContent-Length: 0\r\n\r\n"
+	start := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	var p capture.Packet
+	for i, m := range []struct {
+		src, dst netip.AddrPort
+		text     string
+	}{
+		{phone, pbx, "INVITE sip:200@example.com SIP/2.0\r\nTo: <sip:200@example.com>\r\n" + head},
+		{pbx, phone, "SIP/2.0 200 OK\r\nTo: <sip:200@example.com>;tag=b1\r\n" + head},
+		{phone, pbx, "ACK sip:200@192.0.2.1:5060 SIP/2.0\r\nTo: <sip:200@example.com>;tag=b1\r\n" + strings.Replace(strings.Replace(head, "1 INVITE", "1 ACK", 1), "never-1", "never-2", 1)},
+	} {
+		frame := gencap.AppendUDPFrame(nil, m.src, m.dst, 0, uint16(i), []byte(m.text))
+		p = capture.Packet{Frame: i + 1, LinkType: capture.LinkEthernet, Time: start.Add(time.Duration(i) * time.Millisecond), Data: frame, OrigLen: len(frame)}
+		a.Packet(&p)
+	}
+	for s := 1; s <= 120; s++ {
+		a.Advance(start.Add(time.Duration(s) * time.Second))
+	}
+	pr.flush()
+	if !regexp.MustCompile(`(?m)^CALL #1 .*never-ends@test .*\| timeout$`).MatchString(out.String()) {
+		t.Errorf("no timed-out call line in:\n%s", out.String())
+	}
+	if rep := a.Finish(); rep.Summary.Expired != 1 || pr.open != 0 {
+		t.Errorf("%d dialogs expired, %d calls still open at the end; want 1 and 0", rep.Summary.Expired, pr.open)
+	}
 }
