@@ -34,6 +34,7 @@ func TestLiveMemoryStaysFlatOverAnHour(t *testing.T) {
 	}{
 		{"phones calling one media server", gencap.Config{OneCallee: true}},
 		{"calls through an anchoring B2BUA", gencap.Config{B2BUA: true}},
+		{"a B2BUA relaying from its second address", gencap.Config{B2BUA: true, PBXOutside: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := tc.cfg
