@@ -560,9 +560,7 @@ func (e *Engine) pairAcross(ls *legState, msg *Msg) {
 				continue
 			}
 			fits++
-			if best == nil || c.inviteAt.After(best.inviteAt) {
-				best, bestDialled = c, d
-			}
+			best, bestDialled = c, d
 		}
 	}
 	if fits != 1 {
