@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -530,6 +531,38 @@ request_route {
 }
 `
 
+// startKamailio runs Kamailio in the foreground with the configuration
+// text, logging to the returned buffer, until the test ends (SIGTERM, then
+// SIGKILL after 5 s); exited is closed if it stops by itself.
+func startKamailio(t *testing.T, bin, dir, config string) (kout *syncBuffer, exited chan struct{}) {
+	t.Helper()
+	cfg := filepath.Join(dir, "kamailio.cfg")
+	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kout = &syncBuffer{}
+	cmd := exec.Command(bin, "-DD", "-E", "-f", cfg, "-Y", dir, "-P", filepath.Join(dir, "kamailio.pid"), "-m", "32", "-M", "8")
+	cmd.Stdout, cmd.Stderr = kout, kout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited = make(chan struct{})
+	go func() {
+		cmd.Wait()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
+	})
+	return kout, exited
+}
+
 func TestLiveReceivesHEPFromKamailioSiptrace(t *testing.T) {
 	bin, err := exec.LookPath("kamailio")
 	if err != nil {
@@ -545,30 +578,7 @@ func TestLiveReceivesHEPFromKamailioSiptrace(t *testing.T) {
 
 	r := startLive(t, &liveFlags{hepListen: collector.String(), queueMiB: 8, hepNetwork: "udp"})
 
-	cfg := filepath.Join(dir, "kamailio.cfg")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(kamailioConfig, proxy, mpath, collector, callee.addr)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var kout syncBuffer
-	cmd := exec.Command(bin, "-DD", "-E", "-f", cfg, "-Y", dir, "-P", filepath.Join(dir, "kamailio.pid"), "-m", "32", "-M", "8")
-	cmd.Stdout, cmd.Stderr = &kout, &kout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-	})
+	kout, exited := startKamailio(t, bin, dir, fmt.Sprintf(kamailioConfig, proxy, mpath, collector, callee.addr))
 
 	// Kamailio is ready once it answers: OPTIONS to the callee through it.
 	ready := time.Now().Add(10 * time.Second)
@@ -957,5 +967,112 @@ func TestLiveRotatesTheSavedCaptureBySize(t *testing.T) {
 	}
 	if packets == 0 || packets >= total {
 		t.Errorf("the two files hold %d packets; the ring should have overwritten the first of %d", packets, total)
+	}
+}
+
+// kamailioCaptureConfig is a HOMER-style capture node: Kamailio's
+// sipcapture decodes every HEP packet it receives and the script logs the
+// chunks it found and the payload, one line per packet.
+const kamailioCaptureConfig = `#!KAMAILIO
+debug=2
+log_stderror=yes
+children=1
+auto_aliases=no
+listen=udp:%s
+mpath="%s"
+loadmodule "pv.so"
+loadmodule "xlog.so"
+loadmodule "db_text.so"
+loadmodule "sipcapture.so"
+modparam("sipcapture", "hep_capture_on", 1)
+modparam("sipcapture", "nonsip_hook", 1)
+modparam("sipcapture", "db_url", "text://%s")
+event_route[sipcapture:request] {
+	xlog("L_ALERT", "HEPCHUNKS ver=$hep(version) family=$hep(0x001) proto=$hep(0x002) src=$hep(0x003):$hep(0x007) dst=$hep(0x004):$hep(0x008) sec=$hep(0x009) type=$hep(0x00b) node=$hep(0x00c) key=$hep(0x00e) corr=$hep(0x011) payload=[$hep(0x00f)]\n");
+	return 0;
+}
+request_route {
+	drop;
+}
+`
+
+// TestLiveHEPSendIsReadByKamailioSipcapture sends what live forwards to a
+// real HEP receiver, Kamailio's sipcapture, and checks every chunk it
+// decoded: version, address family, IP protocol, addresses and ports,
+// time, protocol type, node ID, password, Call-ID correlation and payload.
+func TestLiveHEPSendIsReadByKamailioSipcapture(t *testing.T) {
+	bin, err := exec.LookPath("kamailio")
+	if err != nil {
+		t.Skip("kamailio is not installed (Debian: kamailio)")
+	}
+	mpath := kamailioModules(t)
+	if _, err := os.Stat(filepath.Join(mpath, "sipcapture.so")); err != nil {
+		t.Skip("Kamailio's sipcapture module is not installed (Debian: kamailio-extra-modules)")
+	}
+	dir := t.TempDir()
+	db := filepath.Join(dir, "db")
+	if err := os.Mkdir(db, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	node := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.245"), freePort(t, "127.0.0.245"))
+	kout, exited := startKamailio(t, bin, dir, fmt.Sprintf(kamailioCaptureConfig, node, mpath, db))
+
+	// The node is up once it logs a probe of ours.
+	probe, err := hep.Dial("udp", node.String(), hep.SenderOptions{NodeID: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer probe.Close()
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(kout.String(), "corr=probe@test"); {
+		meta := decode.Meta{Src: netip.MustParseAddrPort("192.0.2.1:5060"), Dst: netip.MustParseAddrPort("192.0.2.2:5060"), Time: time.Now(), Transport: decode.UDP}
+		probe.SIP(&meta, "probe@test", []byte("OPTIONS sip:x@192.0.2.2 SIP/2.0\r\nCall-ID: probe@test\r\n\r\n"))
+		select {
+		case <-exited:
+			t.Fatalf("kamailio exited:\n%s", kout.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("kamailio logged no HEP within 10s:\n%s", kout.String())
+		}
+	}
+
+	in := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.246"), freePort(t, "127.0.0.246"))
+	r := startLive(t, &liveFlags{hepListen: in.String(), hepSend: node.String(), hepNetwork: "udp",
+		hepNode: 3003, hepPassword: "pw", queueMiB: 8, duration: 20 * time.Second})
+	var agent *hep.Sender
+	for deadline := time.Now().Add(5 * time.Second); agent == nil; time.Sleep(10 * time.Millisecond) {
+		if agent, err = hep.Dial("tcp", in.String(), hep.SenderOptions{NodeID: 1}); err != nil && time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+	}
+	caller := netip.MustParseAddrPort("192.0.2.10:5060")
+	callee := netip.MustParseAddrPort("192.0.2.20:5060")
+	script := scriptedCall("kam-capture@test", caller, callee)
+	now := time.Now().UTC()
+	for i, m := range script {
+		meta := decode.Meta{Src: m.src, Dst: m.dst, Time: now.Add(time.Duration(i) * time.Millisecond), Transport: decode.UDP}
+		agent.SIP(&meta, "kam-capture@test", m.text)
+	}
+	agent.Close()
+
+	line := regexp.MustCompile(`HEPCHUNKS ver=3 family=2 proto=17 src=(\S+) dst=(\S+) sec=(\d+) type=1 node=3003 key=pw corr=kam-capture@test payload=\[([^\]]*)\]`)
+	var got [][]string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if got = line.FindAllStringSubmatch(kout.String(), -1); len(got) >= len(script) || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(script) {
+		t.Fatalf("kamailio decoded %d of the %d forwarded messages:\n%s\nsipscope:\n%s", len(got), len(script), kout.String(), r.stderr.String())
+	}
+	for i, g := range got {
+		sec, _ := strconv.ParseInt(g[3], 10, 64)
+		if g[1] != script[i].src.String() || g[2] != script[i].dst.String() || sec < now.Unix() || sec > now.Unix()+1 ||
+			g[4] != string(script[i].text) {
+			t.Errorf("message %d as kamailio decoded it: %s > %s at %d, payload %q", i, g[1], g[2], sec, g[4])
+		}
 	}
 }
