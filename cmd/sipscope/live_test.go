@@ -1007,7 +1007,7 @@ func TestLiveHEPSendIsReadByKamailioSipcapture(t *testing.T) {
 	}
 	mpath := kamailioModules(t)
 	if _, err := os.Stat(filepath.Join(mpath, "sipcapture.so")); err != nil {
-		t.Skip("Kamailio's sipcapture module is not installed (Debian: kamailio-extra-modules)")
+		t.Skip("Kamailio's sipcapture module is not installed (Debian: kamailio)")
 	}
 	dir := t.TempDir()
 	db := filepath.Join(dir, "db")
