@@ -88,7 +88,12 @@ func streamLabel(s *media.Stream) string {
 }
 
 func callTitle(c *analysis.Call) string {
-	t := "Call " + strconv.Itoa(c.Row) + ": " + c.From + " -> " + c.To
+	t := c.From + " -> " + c.To
+	// A call drawn as it ends (a report built call by call) has no row
+	// number yet.
+	if c.Row > 0 {
+		t = "Call " + strconv.Itoa(c.Row) + ": " + t
+	}
 	var st []string
 	switch {
 	case c.Status >= 300:

@@ -1,11 +1,14 @@
 package report
 
 import (
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sipscope/sipscope/analysis"
+	"github.com/sipscope/sipscope/internal/textsafe"
 	"github.com/sipscope/sipscope/ladder"
 	"github.com/sipscope/sipscope/media"
 )
@@ -33,6 +36,38 @@ func FromAnalysis(r *analysis.Report) *Model {
 	for i, c := range r.Calls {
 		m.Calls[i] = callOf(c)
 	}
+	return m
+}
+
+// Builder collects the calls of a report one at a time, as the analysis
+// finishes them (analysis.Options.OnCall), keeping each packed (Call.Pack):
+// the analysis records behind a call can go as soon as it is added.
+type Builder struct {
+	calls []Call
+}
+
+// Add converts a finished call and packs it.
+func (b *Builder) Add(c *analysis.Call) error {
+	rc := callOf(c)
+	if err := rc.Pack(); err != nil {
+		return fmt.Errorf("report: call %s: %w", textsafe.Terminal(c.ID), err)
+	}
+	b.calls = append(b.calls, rc)
+	return nil
+}
+
+// Model is the page of the analysis r with the calls added to b (r's own
+// Calls are not drawn again): they are numbered by first frame, as
+// analysis.Report numbers its calls.
+func (b *Builder) Model(r *analysis.Report) *Model {
+	head := *r
+	head.Calls = nil
+	m := FromAnalysis(&head)
+	slices.SortStableFunc(b.calls, func(x, y Call) int { return x.FirstFrame - y.FirstFrame })
+	for i := range b.calls {
+		b.calls[i].Row = i + 1
+	}
+	m.Calls = b.calls
 	return m
 }
 

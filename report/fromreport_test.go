@@ -1,12 +1,16 @@
 package report
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sipscope/sipscope/analysis"
 	"github.com/sipscope/sipscope/capture"
+	"github.com/sipscope/sipscope/internal/gencap"
 )
 
 func analyzed(t *testing.T, name string) *analysis.Report {
@@ -98,5 +102,68 @@ func TestFromAnalysisListsTheCapturesWarnings(t *testing.T) {
 	}
 	if m.Title != "sipscope report" || len(m.Calls) != 0 {
 		t.Errorf("empty report: title %q, %d calls", m.Title, len(m.Calls))
+	}
+}
+
+// TestPackedCallsWriteTheSamePage checks that packing each call (what the
+// report command does as calls end) changes nothing on the page, and that
+// a Builder numbers calls as the analysis does.
+func TestPackedCallsWriteTheSamePage(t *testing.T) {
+	for _, name := range []string{"asterisk-two-pbx-glare.pcap", "asterisk-direct-media.pcap"} {
+		r := analyzed(t, name)
+		m := FromAnalysis(r)
+		var want bytes.Buffer
+		if err := Write(&want, m); err != nil {
+			t.Fatal(err)
+		}
+		for i := range m.Calls {
+			if err := m.Calls[i].Pack(); err != nil {
+				t.Fatal(err)
+			}
+			if m.Calls[i].Ladder != nil || m.Calls[i].Plots != nil || m.Calls[i].packed == nil {
+				t.Fatalf("%s: call %d not packed", name, i)
+			}
+		}
+		var got bytes.Buffer
+		if err := Write(&got, m); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want.Bytes()) {
+			t.Errorf("%s: the page of packed calls differs (%d bytes, want %d)", name, got.Len(), want.Len())
+		}
+	}
+}
+
+// TestBuilderNumbersCallsAsTheAnalysisDoes adds calls in the reverse of
+// their order (calls end in another order than they begin) and expects
+// the rows of analysis.Report.
+func TestBuilderNumbersCallsAsTheAnalysisDoes(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "calls.pcap")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gencap.Write(f, gencap.Config{Calls: 4, Duration: 12 * time.Second, Hold: 2 * time.Second, Seed: 5}); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	r, err := analysis.Files([]string{p}, analysis.Options{KeepRaw: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b Builder
+	for i := len(r.Calls) - 1; i >= 0; i-- {
+		if err := b.Add(r.Calls[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := b.Model(r)
+	if len(r.Calls) < 8 || len(m.Calls) != len(r.Calls) {
+		t.Fatalf("%d calls built of %d", len(m.Calls), len(r.Calls))
+	}
+	for i, c := range m.Calls {
+		if c.Row != r.Calls[i].Row || c.ID != r.Calls[i].ID || !c.hasDetail() {
+			t.Errorf("built call %d is row %d %s, want row %d %s", i, c.Row, c.ID, r.Calls[i].Row, r.Calls[i].ID)
+		}
 	}
 }

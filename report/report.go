@@ -13,6 +13,7 @@ package report
 import (
 	"bufio"
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
 	"encoding/base64"
 	"encoding/json"
@@ -58,6 +59,56 @@ type Call struct {
 
 	Ladder *ladder.Diagram // nil when there is nothing to draw
 	Plots  []Stream
+
+	// packed is the detail rendered and compressed by Pack, which dropped
+	// Ladder and Plots; nil before, or when there is no detail.
+	packed []byte
+}
+
+// hasDetail reports whether opening the call shows anything.
+func (c *Call) hasDetail() bool { return c.Ladder != nil || len(c.Plots) > 0 || c.packed != nil }
+
+// Pack renders what opening the call shows and keeps it compressed, in
+// place of the ladder and plots: a report of many calls then holds a few
+// kilobytes per call instead of every message and sample. The page is
+// the same either way.
+func (c *Call) Pack() error {
+	if c.Ladder == nil && len(c.Plots) == 0 {
+		return nil
+	}
+	data, err := c.detailJSON()
+	if err != nil {
+		return err
+	}
+	var z bytes.Buffer
+	zw, err := flate.NewWriter(&z, flate.BestSpeed)
+	if err != nil {
+		return err
+	}
+	zw.Write(data)
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	c.packed = bytes.Clone(z.Bytes())
+	c.Ladder, c.Plots = nil, nil
+	return nil
+}
+
+// detailJSON is the call's detail as the page reads it: the rendered
+// HTML and the messages' text.
+func (c *Call) detailJSON() ([]byte, error) {
+	if c.packed != nil {
+		return io.ReadAll(flate.NewReader(bytes.NewReader(c.packed)))
+	}
+	var html strings.Builder
+	if err := writeDetail(&html, c); err != nil {
+		return nil, err
+	}
+	var msgs []ladder.MessageText
+	if c.Ladder != nil {
+		msgs = ladder.MessageTexts(c.Ladder)
+	}
+	return json.Marshal(&detail{HTML: html.String(), Messages: msgs})
 }
 
 // Stream is one RTP stream's quality over time.
@@ -176,7 +227,7 @@ func writeRows(bw *bufio.Writer, calls []Call) error {
 	rows := make([]row, len(calls))
 	for i := range calls {
 		c := &calls[i]
-		r := row{Cells: make([]string, len(columns)), Keys: make([]*float64, len(columns)), Detail: c.Ladder != nil || len(c.Plots) > 0}
+		r := row{Cells: make([]string, len(columns)), Keys: make([]*float64, len(columns)), Detail: c.hasDetail()}
 		for j, col := range columns {
 			r.Cells[j] = textsafe.Terminal(col.text(c))
 			if col.key != nil {
@@ -210,34 +261,32 @@ const chunkCalls = 16
 // text can end the element early. The page inflates a block with the
 // browser's DecompressionStream when one of its calls is opened.
 func writeDetails(bw *bufio.Writer, calls []Call) error {
-	var html strings.Builder
+	var data []byte
 	var zbuf bytes.Buffer
 	for first := 0; first < len(calls); first += chunkCalls {
-		block := make([]*detail, 0, chunkCalls)
+		// The block is the JSON array of its calls' details, written
+		// element by element as json.Marshal would write the slice.
+		data = append(data[:0], '[')
 		any := false
 		for i := first; i < min(first+chunkCalls, len(calls)); i++ {
+			if i > first {
+				data = append(data, ',')
+			}
 			c := &calls[i]
-			if c.Ladder == nil && len(c.Plots) == 0 {
-				block = append(block, nil)
+			if !c.hasDetail() {
+				data = append(data, "null"...)
 				continue
 			}
-			html.Reset()
-			if err := writeDetail(&html, c); err != nil {
+			d, err := c.detailJSON()
+			if err != nil {
 				return fmt.Errorf("report: call %d (%s): %w", i, textsafe.Terminal(c.ID), err)
 			}
-			var msgs []ladder.MessageText
-			if c.Ladder != nil {
-				msgs = ladder.MessageTexts(c.Ladder)
-			}
-			block = append(block, &detail{HTML: html.String(), Messages: msgs})
+			data = append(data, d...)
 			any = true
 		}
+		data = append(data, ']')
 		if !any {
 			continue
-		}
-		data, err := json.Marshal(block)
-		if err != nil {
-			return fmt.Errorf("report: calls %d to %d: %w", first, first+len(block)-1, err)
 		}
 		zbuf.Reset()
 		zw, err := gzip.NewWriterLevel(&zbuf, gzip.DefaultCompression)

@@ -53,7 +53,7 @@ SUBSCRIBE/NOTIFY, MESSAGE) and the capture's warnings.`,
 }
 
 func runAnalyze(stdout, stderr io.Writer, args []string, f *analyzeFlags) error {
-	rep, err := f.common.analyze(args, stderr, false)
+	rep, err := f.common.analyze(args, stderr, false, nil)
 	if err != nil {
 		return err
 	}

@@ -44,13 +44,15 @@ func (c *commonFlags) options(keepRaw bool) (analysis.Options, error) {
 // analyze reads the named captures with a progress bar on a terminal.
 // records keeps what ladders and reports draw: every message with its
 // text, and the engine's and the streams' records behind each call;
-// without it only the calls' summaries are kept.
-func (c *commonFlags) analyze(names []string, stderr io.Writer, records bool) (*analysis.Report, error) {
+// without it only the calls' summaries are kept. A non-nil onCall takes
+// each call as it ends, instead of the report.
+func (c *commonFlags) analyze(names []string, stderr io.Writer, records bool, onCall func(*analysis.Call)) (*analysis.Report, error) {
 	opt, err := c.options(records)
 	if err != nil {
 		return nil, err
 	}
 	opt.SummaryOnly = !records
+	opt.OnCall = onCall
 	if !c.noProgress && stderrIsTerminal() {
 		p := newProgress(stderr, names)
 		opt.Progress = p.update

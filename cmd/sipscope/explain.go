@@ -54,7 +54,7 @@ what the capture shows.`,
 }
 
 func runExplain(stdout, stderr io.Writer, args []string, f *explainFlags) error {
-	rep, err := f.common.analyze(args, stderr, false)
+	rep, err := f.common.analyze(args, stderr, false, nil)
 	if err != nil {
 		return err
 	}

@@ -73,7 +73,7 @@ func runLadder(stdout, stderr io.Writer, args []string, f *ladderFlags) error {
 	if err != nil {
 		return err
 	}
-	rep, err := f.common.analyze(args, stderr, true)
+	rep, err := f.common.analyze(args, stderr, true, nil)
 	if err != nil {
 		return err
 	}

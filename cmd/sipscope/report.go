@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sipscope/sipscope/analysis"
 	"github.com/sipscope/sipscope/report"
 )
 
@@ -40,11 +41,22 @@ when it is opened.`,
 }
 
 func runReport(stdout, stderr io.Writer, args []string, f *reportFlags) error {
-	rep, err := f.common.analyze(args, stderr, true)
+	// Each call is drawn and packed as it ends, so that its records need
+	// not wait for the end of the capture.
+	var b report.Builder
+	var addErr error
+	rep, err := f.common.analyze(args, stderr, true, func(c *analysis.Call) {
+		if err := b.Add(c); err != nil && addErr == nil {
+			addErr = err
+		}
+	})
 	if err != nil {
 		return err
 	}
-	m := report.FromAnalysis(rep)
+	if addErr != nil {
+		return addErr
+	}
+	m := b.Model(rep)
 	if err := writeOutput(f.output, stdout, func(w io.Writer) error { return report.Write(w, m) }); err != nil {
 		return err
 	}
