@@ -125,6 +125,9 @@ type Tracker struct {
 	flows   map[flowKey]*flowState
 	origins map[originKey]*originState
 	bySSRC  map[uint32][]*Stream
+	// byEnd holds live streams by source and by destination, so that the
+	// streams of a finished leg are found from its announced addresses.
+	byEnd map[netip.AddrPort][]*Stream
 	// waiting holds live streams whose destination no SDP announced yet,
 	// by destination, so a later announcement can claim them.
 	waiting map[netip.AddrPort][]*Stream
@@ -166,6 +169,7 @@ func NewTracker(opt Options) *Tracker {
 		flows:    make(map[flowKey]*flowState),
 		origins:  make(map[originKey]*originState),
 		bySSRC:   make(map[uint32][]*Stream),
+		byEnd:    make(map[netip.AddrPort][]*Stream),
 		waiting:  make(map[netip.AddrPort][]*Stream),
 		rtpEnds:  make(map[netip.AddrPort]*Announcement),
 		rtcpEnds: make(map[netip.AddrPort]*Announcement),
@@ -348,6 +352,10 @@ func (t *Tracker) newStream(key streamKey, dst, src *Announcement) *Stream {
 	}
 	t.live[key] = s
 	t.bySSRC[key.ssrc] = append(t.bySSRC[key.ssrc], s)
+	t.byEnd[key.dst] = append(t.byEnd[key.dst], s)
+	if key.src != key.dst {
+		t.byEnd[key.src] = append(t.byEnd[key.src], s)
+	}
 	if dst == nil {
 		t.waiting[key.dst] = append(t.waiting[key.dst], s)
 	}
@@ -429,6 +437,13 @@ func (t *Tracker) unindex(s *Stream) {
 		delete(t.bySSRC, s.SSRC)
 	} else {
 		t.bySSRC[s.SSRC] = l
+	}
+	for _, ep := range [2]netip.AddrPort{s.Dst, s.Src} {
+		if l := slices.DeleteFunc(t.byEnd[ep], func(x *Stream) bool { return x == s }); len(l) == 0 {
+			delete(t.byEnd, ep)
+		} else {
+			t.byEnd[ep] = l
+		}
 	}
 	if ws, ok := t.waiting[s.Dst]; ok {
 		if l := slices.DeleteFunc(ws, func(x *Stream) bool { return x == s }); len(l) == 0 {
