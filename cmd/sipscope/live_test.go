@@ -478,6 +478,28 @@ func scriptedCall(callID string, caller, callee netip.AddrPort) []scripted {
 	}
 }
 
+// sendScriptedCall sends a call (scriptedCall between 192.0.2.10 and
+// 192.0.2.20) as a HEP agent would, over TCP to live's --hep-listen
+// address, once live listens; the messages are stamped from now on.
+func sendScriptedCall(t *testing.T, listen netip.AddrPort, callID string) ([]scripted, time.Time) {
+	t.Helper()
+	var agent *hep.Sender
+	var err error
+	for deadline := time.Now().Add(5 * time.Second); agent == nil; time.Sleep(10 * time.Millisecond) {
+		if agent, err = hep.Dial("tcp", listen.String(), hep.SenderOptions{NodeID: 1}); err != nil && time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+	}
+	defer agent.Close()
+	script := scriptedCall(callID, netip.MustParseAddrPort("192.0.2.10:5060"), netip.MustParseAddrPort("192.0.2.20:5060"))
+	now := time.Now().UTC()
+	for i, m := range script {
+		meta := decode.Meta{Src: m.src, Dst: m.dst, Time: now.Add(time.Duration(i) * time.Millisecond), Transport: decode.UDP}
+		agent.SIP(&meta, callID, m.text)
+	}
+	return script, now
+}
+
 // freePort finds a port free for both UDP and TCP on addr.
 func freePort(t *testing.T, addr string) uint16 {
 	t.Helper()
@@ -854,23 +876,7 @@ func TestLiveForwardsWhatItSeesToAHEPCollector(t *testing.T) {
 	r := startLive(t, &liveFlags{hepListen: in.String(), hepSend: collector.Addr().String(), hepNetwork: "udp",
 		hepNode: 3003, hepPassword: "pw", queueMiB: 8, duration: 20 * time.Second})
 
-	var agent *hep.Sender
-	deadline := time.Now().Add(5 * time.Second)
-	for agent == nil {
-		if agent, err = hep.Dial("tcp", in.String(), hep.SenderOptions{NodeID: 1}); err != nil && time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	caller := netip.MustParseAddrPort("192.0.2.10:5060")
-	callee := netip.MustParseAddrPort("192.0.2.20:5060")
-	script := scriptedCall("fwd-call@test", caller, callee)
-	now := time.Now().UTC()
-	for i, m := range script {
-		meta := decode.Meta{Src: m.src, Dst: m.dst, Time: now.Add(time.Duration(i) * time.Millisecond), Transport: decode.UDP}
-		agent.SIP(&meta, "fwd-call@test", m.text)
-	}
-	agent.Close()
+	script, _ := sendScriptedCall(t, in, "fwd-call@test")
 
 	got := make(chan []capture.Packet, 1)
 	go func() {
@@ -1039,21 +1045,7 @@ func TestLiveHEPSendIsReadByKamailioSipcapture(t *testing.T) {
 	in := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.246"), freePort(t, "127.0.0.246"))
 	r := startLive(t, &liveFlags{hepListen: in.String(), hepSend: node.String(), hepNetwork: "udp",
 		hepNode: 3003, hepPassword: "pw", queueMiB: 8, duration: 20 * time.Second})
-	var agent *hep.Sender
-	for deadline := time.Now().Add(5 * time.Second); agent == nil; time.Sleep(10 * time.Millisecond) {
-		if agent, err = hep.Dial("tcp", in.String(), hep.SenderOptions{NodeID: 1}); err != nil && time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-	}
-	caller := netip.MustParseAddrPort("192.0.2.10:5060")
-	callee := netip.MustParseAddrPort("192.0.2.20:5060")
-	script := scriptedCall("kam-capture@test", caller, callee)
-	now := time.Now().UTC()
-	for i, m := range script {
-		meta := decode.Meta{Src: m.src, Dst: m.dst, Time: now.Add(time.Duration(i) * time.Millisecond), Transport: decode.UDP}
-		agent.SIP(&meta, "kam-capture@test", m.text)
-	}
-	agent.Close()
+	script, now := sendScriptedCall(t, in, "kam-capture@test")
 
 	line := regexp.MustCompile(`HEPCHUNKS ver=3 family=2 proto=17 src=(\S+) dst=(\S+) sec=(\d+) type=1 node=3003 key=pw corr=kam-capture@test payload=\[([^\]]*)\]`)
 	var got [][]string
