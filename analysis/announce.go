@@ -41,16 +41,3 @@ func refAnnouncements(leg string, ref *call.SDPRef, offer, rejected bool) []medi
 	}
 	return out
 }
-
-// streamLegs names the legs whose SDP announced a stream's destination or
-// source.
-func streamLegs(s *media.Stream) []string {
-	var out []string
-	if s.Announced != nil {
-		out = append(out, s.Announced.Leg)
-	}
-	if s.SourceAnnounced != nil && (s.Announced == nil || s.SourceAnnounced.Leg != s.Announced.Leg) {
-		out = append(out, s.SourceAnnounced.Leg)
-	}
-	return out
-}

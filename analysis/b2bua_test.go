@@ -51,3 +51,41 @@ func TestPBXWithTwoAddressesIsOneAnchoredCall(t *testing.T) {
 		}
 	}
 }
+
+// TestMediaServerAnsweringFromOneAddress covers a callee that answers every
+// call from the same RTP address (a media server, an IVR, SIPp's uas): each
+// answer re-announces the address, so the destination of a caller's stream
+// names whichever call answered last. Every call must still get its own two
+// streams and be judged direct.
+func TestMediaServerAnsweringFromOneAddress(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "one-callee.pcap")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := gencap.Write(f, gencap.Config{Calls: 100, Duration: 30 * time.Second, Hold: 5 * time.Second, OneCallee: true, Seed: 17})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Files([]string{p}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Calls) != st.Calls || len(rep.Streams) != 0 {
+		t.Fatalf("%d calls and %d streams outside calls, generated %d calls", len(rep.Calls), len(rep.Streams), st.Calls)
+	}
+	wrong := 0
+	for _, c := range rep.Calls {
+		if len(c.Media.Streams) != 2 || c.Media.Verdict != media.Direct {
+			if wrong++; wrong <= 3 {
+				t.Errorf("call %s: %d streams, verdict %s", c.ID, len(c.Media.Streams), c.Media.Verdict)
+			}
+		}
+	}
+	if wrong > 0 {
+		t.Errorf("%d of %d calls lost or gained streams", wrong, len(rep.Calls))
+	}
+}

@@ -213,7 +213,7 @@ func (a *Analyzer) sdpSeen(ev call.SDPEvent) {
 // follows, to be handed over with its call; a stream that ends after its
 // call was emitted (a phone still sending after the BYE) belongs to none.
 func (a *Analyzer) streamFinished(s *media.Stream) {
-	for _, leg := range streamLegs(s) {
+	for _, leg := range s.Owners() {
 		if a.eng.Holds(leg) {
 			a.pending[leg] = append(a.pending[leg], s)
 			return

@@ -65,6 +65,10 @@ type Announcement struct {
 	// prev is the announcement of the same address this one replaced,
 	// one level deep, so that a rejection can restore it.
 	prev *Announcement
+	// shared is set when another leg announced the same address while
+	// this one's leg was live: a server answering every call from one
+	// address. Such an address says little about whose a stream is.
+	shared bool
 }
 
 // Endpoint is where the announcer wants to receive RTP.
@@ -168,6 +172,9 @@ func (t *Tracker) remember(ep netip.AddrPort, rtcp bool, a *Announcement) {
 		if !rtcp {
 			old.prev = nil
 			a.prev = old
+			if _, live := t.byLeg[old.Leg]; live && old.Leg != a.Leg {
+				old.shared, a.shared = true, true
+			}
 		}
 	}
 	ends[ep] = a

@@ -2,8 +2,8 @@ package media
 
 import "slices"
 
-// FinishLeg finishes the live streams whose destination or source a leg
-// announced, as when the leg's call has ended: their figures are final and
+// FinishLeg finishes the live streams the leg owns first (Stream.Owners),
+// as when the leg's call has ended: their figures are final and
 // Options.OnFinish receives them now rather than after Options.Idle. The
 // streams are looked up by the addresses the leg announced, not found by
 // a scan of every live stream, which with thousands of calls at once cost
@@ -15,10 +15,29 @@ func (t *Tracker) FinishLeg(leg string) {
 			continue
 		}
 		for _, s := range t.byEnd[e.ep] {
-			if ((s.Announced != nil && s.Announced.Leg == leg) || (s.SourceAnnounced != nil && s.SourceAnnounced.Leg == leg)) && !slices.Contains(ss, s) {
+			if o := s.Owners(); len(o) > 0 && o[0] == leg && !slices.Contains(ss, s) {
 				ss = append(ss, s)
 			}
 		}
 	}
 	t.finish(ss, true)
+}
+
+// Owners are the legs that announced the stream's destination
+// (Announced) and source (SourceAnnounced), the one the stream most likely
+// belongs to first: an address only one live leg announced before one
+// that several legs announced in turn (a media server answering every
+// call from one port), else the destination's.
+func (s *Stream) Owners() []string {
+	a, b := s.Announced, s.SourceAnnounced
+	if a == nil || (b != nil && a.shared && !b.shared) {
+		a, b = b, a
+	}
+	switch {
+	case a == nil:
+		return nil
+	case b == nil || b.Leg == a.Leg:
+		return []string{a.Leg}
+	}
+	return []string{a.Leg, b.Leg}
 }

@@ -53,3 +53,25 @@ func TestFinishLegFinishesTheLegsStreamsOnly(t *testing.T) {
 		t.Errorf("%d live streams, %d addresses indexed after both legs finished", len(tr.live), len(tr.byEnd))
 	}
 }
+
+// TestOwnersPreferAnAddressNoOtherLegShares checks whose a stream is when
+// its two ends name different calls: the end a server re-announces for
+// every call says less than the caller's own address.
+func TestOwnersPreferAnAddressNoOtherLegShares(t *testing.T) {
+	tr := NewTracker(Options{})
+	f := feeder{tr: tr}
+	server := ap("192.0.2.2:6000")
+	f.announce("first", UAC, ap("192.0.2.1:5060"), ap("192.0.2.1:4000"))
+	f.announce("first", UAS, ap("192.0.2.2:5060"), server)
+	f.announce("second", UAC, ap("192.0.2.3:5060"), ap("192.0.2.3:4000"))
+	f.announce("second", UAS, ap("192.0.2.2:5060"), server)
+	// The first caller's audio starts after the second answer took over
+	// the server's address.
+	f.flow(ap("192.0.2.1:4000"), server, 1, 0, 3)
+	f.flow(server, ap("192.0.2.1:4000"), 2, 0, 3)
+	for _, s := range tr.Streams() {
+		if o := s.Owners(); len(o) != 2 || o[0] != "first" || o[1] != "second" {
+			t.Errorf("stream SSRC %d: owners %v, want first, then second", s.SSRC, o)
+		}
+	}
+}
