@@ -1,7 +1,6 @@
 package analysis
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,15 +17,8 @@ import (
 // says the phones talked directly or that no B2BUA took part.
 func TestPBXWithTwoAddressesIsOneAnchoredCall(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "two-addresses.pcap")
-	f, err := os.Create(p)
+	st, err := gencap.WriteFile(p, gencap.Config{Calls: 6, Duration: 12 * time.Second, Hold: 3 * time.Second, B2BUA: true, PBXOutside: true, Seed: 11})
 	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := gencap.Write(f, gencap.Config{Calls: 6, Duration: 12 * time.Second, Hold: 3 * time.Second, B2BUA: true, PBXOutside: true, Seed: 11})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
 	rep, err := Files([]string{p}, Options{})
@@ -59,15 +51,8 @@ func TestPBXWithTwoAddressesIsOneAnchoredCall(t *testing.T) {
 // streams and be judged direct.
 func TestMediaServerAnsweringFromOneAddress(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "one-callee.pcap")
-	f, err := os.Create(p)
+	st, err := gencap.WriteFile(p, gencap.Config{Calls: 100, Duration: 30 * time.Second, Hold: 5 * time.Second, OneCallee: true, Seed: 17})
 	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := gencap.Write(f, gencap.Config{Calls: 100, Duration: 30 * time.Second, Hold: 5 * time.Second, OneCallee: true, Seed: 17})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
 	rep, err := Files([]string{p}, Options{})

@@ -33,15 +33,7 @@ func benchFile(b *testing.B) (string, gencap.Stats) {
 			return
 		}
 		c.path = filepath.Join(c.dir, "calls.pcap")
-		f, err := os.Create(c.path)
-		if err != nil {
-			c.err = err
-			return
-		}
-		c.stats, c.err = gencap.Write(f, gencap.Config{Calls: 200, Duration: time.Minute, Loss: 0.5})
-		if err := f.Close(); c.err == nil {
-			c.err = err
-		}
+		c.stats, c.err = gencap.WriteFile(c.path, gencap.Config{Calls: 200, Duration: time.Minute, Loss: 0.5})
 	})
 	if c.err != nil {
 		b.Fatal(c.err)

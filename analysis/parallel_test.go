@@ -74,14 +74,7 @@ func generatedCaptures(t *testing.T) [][]string {
 	dir := t.TempDir()
 	write := func(name string, cfg gencap.Config) string {
 		p := filepath.Join(dir, name)
-		f, err := os.Create(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := gencap.Write(f, cfg); err != nil {
-			t.Fatal(err)
-		}
-		if err := f.Close(); err != nil {
+		if _, err := gencap.WriteFile(p, cfg); err != nil {
 			t.Fatal(err)
 		}
 		return p
@@ -147,15 +140,10 @@ func TestRotatedFilesAnalyzeAsOne(t *testing.T) {
 	dir := t.TempDir()
 	cfg := gencap.Config{Calls: 10, Duration: 15 * time.Second, Hold: 5 * time.Second, B2BUA: true, Loss: 1, Seed: 9}
 	single := filepath.Join(dir, "single.pcap")
-	f, err := os.Create(single)
+	st, err := gencap.WriteFile(single, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := gencap.Write(f, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
 	rot := filepath.Join(dir, "rotated")
 	if err := os.Mkdir(rot, 0o755); err != nil {
 		t.Fatal(err)
@@ -191,12 +179,7 @@ func TestAllocationsDoNotGrowWithLength(t *testing.T) {
 	dir := t.TempDir()
 	write := func(seconds int) (string, gencap.Stats) {
 		p := filepath.Join(dir, strconv.Itoa(seconds)+".pcap")
-		f, err := os.Create(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		st, err := gencap.Write(f, gencap.Config{Calls: 20, Duration: time.Duration(seconds) * time.Second})
+		st, err := gencap.WriteFile(p, gencap.Config{Calls: 20, Duration: time.Duration(seconds) * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}

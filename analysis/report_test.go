@@ -3,7 +3,6 @@ package analysis
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -57,14 +56,7 @@ func TestWriteJSONIsWhatTheEncoderWrites(t *testing.T) {
 // streams' series (about 21 KB a call here, against under 7 KB) fails it.
 func TestSummaryOnlyKeepsLittlePerCall(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "turnover.pcap")
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := gencap.Write(f, gencap.Config{Calls: 40, Duration: 4 * time.Minute, Hold: 2 * time.Second, Seed: 21}); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
+	if _, err := gencap.WriteFile(p, gencap.Config{Calls: 40, Duration: 4 * time.Minute, Hold: 2 * time.Second, Seed: 21}); err != nil {
 		t.Fatal(err)
 	}
 	before := heapInUse()

@@ -15,7 +15,7 @@ func (t *Tracker) FinishLeg(leg string) {
 			continue
 		}
 		for _, s := range t.byEnd[e.ep] {
-			if o := s.Owners(); len(o) > 0 && o[0] == leg && !slices.Contains(ss, s) {
+			if first, _ := s.owners(); first != nil && first.Leg == leg && !slices.Contains(ss, s) {
 				ss = append(ss, s)
 			}
 		}
@@ -29,10 +29,7 @@ func (t *Tracker) FinishLeg(leg string) {
 // that several legs announced in turn (a media server answering every
 // call from one port), else the destination's.
 func (s *Stream) Owners() []string {
-	a, b := s.Announced, s.SourceAnnounced
-	if a == nil || (b != nil && a.shared && !b.shared) {
-		a, b = b, a
-	}
+	a, b := s.owners()
 	switch {
 	case a == nil:
 		return nil
@@ -40,4 +37,13 @@ func (s *Stream) Owners() []string {
 		return []string{a.Leg}
 	}
 	return []string{a.Leg, b.Leg}
+}
+
+// owners are the announcements behind Owners, in its order.
+func (s *Stream) owners() (first, second *Announcement) {
+	a, b := s.Announced, s.SourceAnnounced
+	if a == nil || (b != nil && a.shared && !b.shared) {
+		a, b = b, a
+	}
+	return a, b
 }

@@ -2,7 +2,6 @@ package report
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -139,14 +138,9 @@ func TestPackedCallsWriteTheSamePage(t *testing.T) {
 // the rows of analysis.Report.
 func TestBuilderNumbersCallsAsTheAnalysisDoes(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "calls.pcap")
-	f, err := os.Create(p)
-	if err != nil {
+	if _, err := gencap.WriteFile(p, gencap.Config{Calls: 4, Duration: 12 * time.Second, Hold: 2 * time.Second, Seed: 5}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := gencap.Write(f, gencap.Config{Calls: 4, Duration: 12 * time.Second, Hold: 2 * time.Second, Seed: 5}); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
 	r, err := analysis.Files([]string{p}, analysis.Options{KeepRaw: true})
 	if err != nil {
 		t.Fatal(err)

@@ -56,13 +56,5 @@ func write(name string, rotate int64, cfg gencap.Config) (gencap.Stats, error) {
 	if rotate > 0 {
 		return gencap.WriteRotated(name, rotate, cfg)
 	}
-	f, err := os.Create(name)
-	if err != nil {
-		return gencap.Stats{}, err
-	}
-	st, err := gencap.Write(f, cfg)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return st, err
+	return gencap.WriteFile(name, cfg)
 }

@@ -39,14 +39,7 @@ func TestLiveMemoryStaysFlatOverAnHour(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := tc.cfg
 			cfg.Calls, cfg.Duration, cfg.Hold = calls, time.Hour, 7*time.Second
-			f := liveFlags{idle: call.DefaultIdleTimeout, dialogs: call.DefaultMaxDialogs}
-			opt, err := f.analysisOptions()
-			if err != nil {
-				t.Fatal(err)
-			}
-			out := &livePrinter{w: bufio.NewWriter(io.Discard), quiet: true}
-			opt.OnCall = out.call
-			a := analysis.New(opt)
+			a, out := quietLiveAnalysis(t, call.DefaultIdleTimeout, io.Discard)
 
 			const warmup, every = 10 * time.Minute, 5 * time.Minute
 			var start time.Time
@@ -101,15 +94,8 @@ func liveHeap() uint64 {
 // quiet link still moves, and printed like any other call: live state for
 // such calls cannot pile up.
 func TestLiveReportsCallsThatNeverEnd(t *testing.T) {
-	f := liveFlags{idle: 30 * time.Second, dialogs: call.DefaultMaxDialogs}
-	opt, err := f.analysisOptions()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out bytes.Buffer
-	pr := &livePrinter{w: bufio.NewWriter(&out), quiet: true}
-	opt.OnCall = pr.call
-	a := analysis.New(opt)
+	a, pr := quietLiveAnalysis(t, 30*time.Second, &out)
 
 	phone, pbx := netip.MustParseAddrPort("192.0.2.10:5060"), netip.MustParseAddrPort("192.0.2.1:5060")
 	head := "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-never-1\r\nFrom: <sip:100@example.com>;tag=a1\r\n" +
@@ -138,4 +124,18 @@ func TestLiveReportsCallsThatNeverEnd(t *testing.T) {
 	if rep := a.Finish(); rep.Summary.Expired != 1 || pr.open != 0 {
 		t.Errorf("%d dialogs expired, %d calls still open at the end; want 1 and 0", rep.Summary.Expired, pr.open)
 	}
+}
+
+// quietLiveAnalysis is the analysis `live -q --idle-timeout idle` runs,
+// printing its call summaries to w.
+func quietLiveAnalysis(t *testing.T, idle time.Duration, w io.Writer) (*analysis.Analyzer, *livePrinter) {
+	t.Helper()
+	f := liveFlags{idle: idle, dialogs: call.DefaultMaxDialogs}
+	opt, err := f.analysisOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &livePrinter{w: bufio.NewWriter(w), quiet: true}
+	opt.OnCall = out.call
+	return analysis.New(opt), out
 }

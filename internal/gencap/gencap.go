@@ -18,6 +18,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/netip"
+	"os"
 	"time"
 
 	"github.com/sipscope/sipscope/capture"
@@ -145,6 +146,16 @@ func Write(w io.Writer, cfg Config) (Stats, error) {
 		return st, err
 	}
 	return st, bw.Flush()
+}
+
+// WriteFile writes the capture as a pcap file, created or truncated.
+func WriteFile(name string, cfg Config) (Stats, error) {
+	f, err := os.Create(name)
+	if err != nil {
+		return Stats{}, err
+	}
+	st, err := Write(f, cfg)
+	return st, errors.Join(err, f.Close())
 }
 
 // WriteRotated writes the capture as tcpdump -w base -C does: files base,
